@@ -1,0 +1,48 @@
+"""Samplers by name: ``get_sampler("anneal")``."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from qtrain.qubo.sampler import QUBOSampler
+
+__all__ = ["available_samplers", "get_sampler", "register_sampler"]
+
+# name -> "module:Class", imported on first use so optional SDKs stay lazy.
+_REGISTRY: dict[str, str] = {
+    "exact": "qtrain.qubo.exact:ExactSampler",
+    "anneal": "qtrain.qubo.anneal:AnnealSampler",
+    "steepest": "qtrain.qubo.anneal:SteepestDescentSampler",
+    "dwave-sa": "qtrain.qubo.dwave_samplers:DWaveSASampler",
+    "tabu": "qtrain.qubo.dwave_samplers:DWaveTabuSampler",
+    "dwave": "qtrain.qubo.dwave_qpu:DWaveQPUSampler",
+}
+
+
+def register_sampler(name: str, target: str) -> None:
+    """Register ``"module:Class"`` under ``name`` (later packages add their samplers this way)."""
+    if ":" not in target:
+        raise ValueError(f"target must look like 'package.module:Class', got {target!r}")
+    _REGISTRY[name] = target
+
+
+def available_samplers() -> list[str]:
+    """Names :func:`get_sampler` accepts."""
+    return sorted(_REGISTRY)
+
+
+def get_sampler(name: str, **kwargs: Any) -> QUBOSampler:
+    """The sampler registered as ``name``, constructed with ``kwargs`` (default parameters).
+
+    Names: ``exact`` (brute force), ``anneal`` (qtrain's simulated annealer), ``steepest``
+    (greedy descent), ``dwave-sa`` and ``tabu`` (dwave-samplers), ``dwave`` (a QPU; extra
+    ``dwave``), and those registered by other packages.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown sampler {name!r}; choose one of {available_samplers()}")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)(**kwargs)

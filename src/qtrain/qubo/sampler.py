@@ -1,0 +1,177 @@
+"""One sampler interface for batches of QUBOs, with dimod's ``Sampler`` API on top."""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import dimod
+import numpy as np
+import torch
+
+from qtrain.qubo.model import QUBO
+
+__all__ = ["QUBOResult", "QUBOSampler", "TIMING_KEYS", "as_qubo", "resolve_seed"]
+
+#: Keys of ``info["timing"]`` (nanoseconds), identical for every sampler.
+TIMING_KEYS = ("preprocessing_ns", "sampling_ns", "postprocessing_ns", "total_ns")
+
+
+@dataclass
+class QUBOResult:
+    """What a sampler returns for a batch of QUBOs.
+
+    Attributes:
+        sample: best sample per problem, 0/1 ``int8`` tensor of shape ``[..., n]``.
+        energy: its energy ``x^T Q x + c`` (float64, recomputed from the model), shape ``[...]``.
+        samples: every read, ``[..., num_reads, n]``, when asked for with ``return_all=True``.
+        energies: energies of every read, ``[..., num_reads]``, with ``samples``.
+        info: ``timing`` (ns, keys :data:`TIMING_KEYS`), ``seed``, ``sampler``, ``num_reads`` and
+            sampler-specific entries. JSON-serialisable.
+    """
+
+    sample: torch.Tensor
+    energy: torch.Tensor
+    samples: torch.Tensor | None = None
+    energies: torch.Tensor | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def as_qubo(qubo: Any) -> QUBO:
+    """Accept a :class:`QUBO`, a dense matrix (tensor, array, nested list) or a dimod BQM."""
+    if isinstance(qubo, QUBO):
+        return qubo
+    if isinstance(qubo, dimod.BinaryQuadraticModel):
+        return QUBO.from_bqm(qubo)
+    return QUBO(qubo)
+
+
+def resolve_seed(seed: Any) -> int:
+    """A non-negative 32-bit seed: ``seed`` itself, or fresh entropy when ``None`` (then recorded)."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ValueError(f"seed must be an integer or None, got {seed!r}")
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"seed must lie in [0, 2**32), got {seed}")
+    return int(seed)
+
+
+class QUBOSampler(dimod.Sampler):
+    """Base class: a sampler implements :meth:`_sample` on a flat batch; the rest is shared.
+
+    Subclasses set ``name``, ``parameter_names`` (the keyword parameters :meth:`_sample` takes)
+    and optionally ``max_variables``. Constructor keywords become default parameters.
+
+    Every sampler is a ``dimod.Sampler``: ``sample(bqm)``, ``sample_qubo(Q)`` and
+    ``sample_ising(h, J)`` return a ``dimod.SampleSet`` whose energies are dimod's own.
+    """
+
+    name: str = "base"
+    parameter_names: tuple[str, ...] = ()
+    max_variables: int | None = None
+    default_num_reads: int = 10
+
+    def __init__(self, **defaults: Any):
+        self._check_params(defaults)
+        self.defaults = defaults
+
+    # ------------------------------------------------------------ dimod.Sampler API
+    @property
+    def parameters(self) -> dict[str, list]:
+        return {"num_reads": [], "seed": [], **{p: [] for p in self.parameter_names}}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {"name": self.name, "max_variables": self.max_variables}
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+        """Sample a dimod BQM; returns every read as a ``SampleSet`` with dimod's energies."""
+        order = list(bqm.variables)
+        res = self.sample_qubo_batch(QUBO.from_bqm(bqm, order), return_all=True, **parameters)
+        samples = res.samples.cpu().numpy().astype(np.int8)
+        if bqm.vartype is dimod.SPIN:
+            samples = 2 * samples - 1
+        return dimod.SampleSet.from_samples_bqm((samples, order), bqm, info=res.info)
+
+    # ------------------------------------------------------------ the batch API
+    def sample_qubo_batch(self, qubo: Any, num_reads: int | None = None, seed: int | None = None,
+                          return_all: bool = False, **params: Any) -> QUBOResult:
+        """Sample every problem of a batch ``num_reads`` times in one call.
+
+        Args:
+            qubo: a :class:`QUBO` of batch shape ``[...]`` (or a matrix or BQM for one problem).
+            num_reads: reads per problem (default: the sampler's ``default_num_reads``).
+            seed: integer seed; the same seed gives the same samples on the same device. ``None``
+                draws one, recorded in ``info["seed"]``.
+            return_all: also return every read and its energy.
+            **params: sampler parameters (``parameter_names``), overriding constructor defaults.
+
+        Returns:
+            :class:`QUBOResult` with the lowest-energy read per problem.
+
+        Raises:
+            ValueError: bad ``num_reads``/``seed``/parameter values, or a problem larger than
+                ``max_variables``.
+            TypeError: an unknown parameter name.
+        """
+        t0 = time.perf_counter_ns()
+        qubo = as_qubo(qubo)
+        num_reads = self.default_num_reads if num_reads is None else num_reads
+        if isinstance(num_reads, bool) or not isinstance(num_reads, int | np.integer) or num_reads < 1:
+            raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
+        self._check_params(params)
+        params = {**self.defaults, **params}
+        seed = resolve_seed(seed)
+        n = qubo.num_variables
+        if self.max_variables is not None and n > self.max_variables:
+            raise ValueError(
+                f"sampler {self.name!r} takes at most {self.max_variables} variables per problem, "
+                f"got n={n}; use a heuristic sampler such as 'anneal' for larger problems"
+            )
+        flat = qubo.flatten()
+        t1 = time.perf_counter_ns()
+        if n == 0:
+            samples, extra = torch.zeros(flat.num_problems, int(num_reads), 0, dtype=torch.int8), {}
+        else:
+            samples, extra = self._sample(flat, int(num_reads), seed, **params)
+        t2 = time.perf_counter_ns()
+        samples = samples.to(device=flat.device, dtype=torch.int8)
+        energies = flat.to(torch.float64).energy(samples)
+        best = torch.argmin(energies, dim=-1)
+        rows = torch.arange(flat.num_problems, device=flat.device)
+        batch = tuple(qubo.batch_shape)
+        sample = samples[rows, best].reshape(*batch, n)
+        energy = energies[rows, best].reshape(batch)
+        t3 = time.perf_counter_ns()
+        timing = dict(extra.pop("timing", {}))
+        timing.setdefault("preprocessing_ns", t1 - t0)
+        timing.setdefault("sampling_ns", t2 - t1)
+        timing.setdefault("postprocessing_ns", t3 - t2)
+        timing["total_ns"] = t3 - t0
+        info = {"sampler": self.name, "seed": seed, "num_reads": int(num_reads),
+                "timing": {k: int(timing[k]) for k in TIMING_KEYS}, **extra}
+        result = QUBOResult(sample=sample, energy=energy, info=info)
+        if return_all:
+            result.samples = samples.reshape(*batch, int(num_reads), n)
+            result.energies = energies.reshape(*batch, int(num_reads))
+        return result
+
+    @abstractmethod
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, **params: Any
+                ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Return 0/1 samples ``[B, num_reads, n]`` for a flat batch, and extra ``info`` entries."""
+
+    def _check_params(self, params: dict[str, Any]) -> None:
+        unknown = sorted(set(params) - set(self.parameter_names))
+        if unknown:
+            raise TypeError(
+                f"sampler {self.name!r} got unknown parameter(s) {unknown}; "
+                f"it takes {sorted(self.parameter_names)}"
+            )
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,1 @@
+"""qtrain.testing"""
