@@ -17,6 +17,25 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
+_LOG2E = 1.4426950408889634
+_LN2_64 = 0.6931471805599453 / 64.0
+# 2^(-k) for whole k, and 2^(-j/64) for j = 0..63: exp(-z) = 2^(-k) 2^(-j/64) e^(-r).
+_POW2_INT = np.array([2.0 ** -k for k in range(64)])
+_POW2_FRAC = np.array([2.0 ** (-j / 64.0) for j in range(64)])
+
+
+@njit(inline="always")
+def _exp_neg(z):
+    """``exp(-z)`` for ``0 <= z < 40``, relative error below 1e-9, without a libm call.
+
+    ``z log2(e) = k + j/64 + t`` with ``0 <= t < 1/64``; two table look-ups and a cubic for
+    ``e^{-t ln 2}`` (Taylor, remainder below (ln2/64)^4/24 = 6e-10).
+    """
+    y = z * _LOG2E * 64.0
+    m = int(y)
+    r = (y - m) * _LN2_64
+    p = 1.0 - r * (1.0 - r * (0.5 - r * (1.0 / 6.0)))
+    return _POW2_INT[m >> 6] * _POW2_FRAC[m & 63] * p
 
 
 @njit(inline="always")
@@ -27,6 +46,30 @@ def _splitmix(state):
     z = (z ^ (z >> _S30)) * _M2
     z = (z ^ (z >> _S27)) * _M3
     return state, z ^ (z >> _S31)
+
+
+@njit(inline="always")
+def _flip(W, f, x, k, n):
+    """Flip ``x_k`` and update the fields: ``f += (1 - 2 x_k) W_k`` (add or subtract, no casts)."""
+    if x[k] == 0:
+        for j in range(n):
+            f[j] += W[k, j]
+    else:
+        for j in range(n):
+            f[j] -= W[k, j]
+    x[k] ^= 1
+
+
+@njit(inline="always")
+def _flip2(W, f, x, r, k, n):
+    """:func:`_flip` on row ``r`` of a block of reads (no array views in the hot loop)."""
+    if x[r, k] == 0:
+        for j in range(n):
+            f[r, j] += W[k, j]
+    else:
+        for j in range(n):
+            f[r, j] -= W[k, j]
+    x[r, k] ^= 1
 
 
 @njit(inline="always")
@@ -42,10 +85,7 @@ def _descend(W, f, x, n):
                 k = i
         if k < 0:
             return
-        dx = 1.0 - 2.0 * x[k]
-        x[k] ^= 1
-        for j in range(n):
-            f[j] += dx * W[k, j]
+        _flip(W, f, x, k, n)
 
 
 @njit(inline="always")
@@ -60,7 +100,7 @@ def _fields(W, d, x, f, n):
 
 
 @njit(parallel=True, cache=True)
-def anneal_dense(W, d, betas, x0, seeds, polish, out):
+def anneal_dense(W, d, betas, x0, seeds, polish, block, out):
     """Metropolis simulated annealing on dense QUBOs, in place into ``out``.
 
     Args:
@@ -70,38 +110,45 @@ def anneal_dense(W, d, betas, x0, seeds, polish, out):
         x0: ``[R, n]`` int8 initial states (shared by the problems of the batch).
         seeds: ``[R]`` uint64 stream seeds.
         polish: run greedy descent after the last sweep.
+        block: reads advanced together by one job, so a row ``W_i`` is loaded once for all of
+            them (cache reuse); results do not depend on it.
         out: ``[B, R, n]`` int8 result.
     """
     B = W.shape[0]
     n = W.shape[1]
     R = x0.shape[0]
     S = betas.shape[1]
-    for job in prange(B * R):
-        b = job // R
-        r = job % R
+    nblk = (R + block - 1) // block
+    for job in prange(B * nblk):
+        b = job // nblk
+        r0 = (job % nblk) * block
+        m = min(r0 + block, R) - r0
         Wb = W[b]
-        x = x0[r].copy()
-        f = np.empty(n, dtype=W.dtype)
-        _fields(Wb, d[b], x, f, n)
-        state = seeds[r]
+        x = x0[r0:r0 + m].copy()
+        f = np.empty((m, n), dtype=W.dtype)
+        states = seeds[r0:r0 + m].copy()
+        for k in range(m):
+            _fields(Wb, d[b], x[k], f[k], n)
         for s in range(S):
             beta = betas[b, s]
+            if s % 64 == 63:
+                for k in range(m):
+                    _fields(Wb, d[b], x[k], f[k], n)
             for i in range(n):
-                delta = f[i] if x[i] == 0 else -f[i]
-                accept = delta <= 0.0
-                if not accept:
-                    z = beta * delta
-                    if z < 40.0:
-                        state, u = _splitmix(state)
-                        accept = (u >> _S11) * _INV53 < np.exp(-z)
-                if accept:
-                    dx = 1.0 - 2.0 * x[i]
-                    x[i] ^= 1
-                    for j in range(n):
-                        f[j] += dx * Wb[i, j]
-        if polish:
-            _descend(Wb, f, x, n)
-        out[b, r, :] = x
+                for k in range(m):
+                    delta = f[k, i] if x[k, i] == 0 else -f[k, i]
+                    accept = delta <= 0.0
+                    if not accept:
+                        z = beta * delta
+                        if z < 40.0:
+                            states[k], u = _splitmix(states[k])
+                            accept = (u >> _S11) * _INV53 < _exp_neg(z)
+                    if accept:
+                        _flip2(Wb, f, x, k, i, n)
+        for k in range(m):
+            if polish:
+                _descend(Wb, f[k], x[k], n)
+            out[b, r0 + k, :] = x[k]
 
 
 @njit(parallel=True, cache=True)

@@ -83,6 +83,14 @@ def _as_kernel_arrays(qubo: QUBO, dtype: np.dtype) -> tuple[np.ndarray, np.ndarr
     return np.ascontiguousarray(W), np.ascontiguousarray(d)
 
 
+def _read_block(num_problems: int, num_reads: int) -> int:
+    """Reads per kernel job: as many as keep about four jobs per thread (cache reuse of ``W``)."""
+    import numba
+
+    blocks = min(num_reads, max(1, -(-4 * numba.get_num_threads() // num_problems)))
+    return -(-num_reads // blocks)
+
+
 class AnnealSampler(QUBOSampler):
     r"""Simulated annealing for batches of dense QUBOs: every problem times every read in one call.
 
@@ -101,7 +109,9 @@ class AnnealSampler(QUBOSampler):
     Parameters (``sample_qubo_batch`` keywords; names as in dwave-samplers):
         num_sweeps (int, 1000), beta_range ((hot, cold) or None), beta_schedule_type
         ("geometric" | "linear"), polish (bool, False), device ("auto" | "cpu" | "cuda"),
-        backend ("auto" | "numba" | "torch"), precision ("float64" | "float32").
+        backend ("auto" | "numba" | "torch"), precision ("float32" | "float64": the dtype of the
+        couplings and fields inside the kernel; fields are recomputed from scratch every 64 sweeps,
+        so float32 rounding cannot accumulate; returned energies are always recomputed in float64).
 
     References:
         Kirkpatrick, Gelatt, Vecchi, Science 220 (1983); Isakov et al., arXiv:1401.1084.
@@ -113,7 +123,7 @@ class AnnealSampler(QUBOSampler):
 
     def _sample(self, qubo: QUBO, num_reads: int, seed: int, num_sweeps: int = 1000,
                 beta_range: Any = None, beta_schedule_type: str = "geometric", polish: bool = False,
-                device: Any = "auto", backend: str = "auto", precision: str = "float64",
+                device: Any = "auto", backend: str = "auto", precision: str = "float32",
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
         if isinstance(num_sweeps, bool) or not isinstance(num_sweeps, int) or num_sweeps < 1:
             raise ValueError(f"num_sweeps must be a positive integer, got {num_sweeps!r}")
@@ -150,7 +160,8 @@ class AnnealSampler(QUBOSampler):
 
         W, d = _as_kernel_arrays(qubo, np.dtype(precision))
         out = np.empty((B, num_reads, qubo.num_variables), dtype=np.int8)
-        _kernels.anneal_dense(W, d, betas.numpy().astype(precision), x0, seeds, bool(polish), out)
+        _kernels.anneal_dense(W, d, betas.numpy().astype(precision), x0, seeds, bool(polish),
+                              _read_block(B, num_reads), out)
         info["device"] = "cpu"
         return torch.from_numpy(out), info
 

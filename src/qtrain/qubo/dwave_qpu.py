@@ -73,7 +73,7 @@ class DWaveQPUSampler(QUBOSampler):
 
     @property
     def properties(self) -> dict[str, Any]:
-        return {**super().properties, "deterministic": False}
+        return {**super().properties, "seeded": False}
 
     @property
     def child(self) -> Any:
@@ -82,7 +82,12 @@ class DWaveQPUSampler(QUBOSampler):
             from dwave.cloud.config import load_config
             from dwave.system import DWaveSampler
 
-            token = self._token or os.environ.get("DWAVE_API_TOKEN") or load_config().get("token")
+            token = self._token or os.environ.get("DWAVE_API_TOKEN")
+            if not token:
+                try:
+                    token = load_config().get("token")
+                except Exception:  # an unreadable config file is the same as none
+                    token = None
             if not token:
                 raise RuntimeError(_TOKEN_HELP)
             self._child = DWaveSampler(token=token, solver=self._solver)
@@ -139,12 +144,12 @@ class DWaveQPUSampler(QUBOSampler):
             embedded = embed_bqm(spin, emb, adjacency, chain_strength=strength)
             ss = child.sample(embedded, num_reads=num_reads, **qpu_params)
             qpu_timing.append(dict(ss.info.get("timing", {})))
-            un = unembed_sampleset(ss, emb, bqm, chain_break_method=majority_vote,
+            un = unembed_sampleset(ss, emb, spin, chain_break_method=majority_vote,
                                    chain_break_fraction=True)
             rows = np.repeat(np.arange(len(un.record)), un.record.num_occurrences)[:num_reads]
             rows = np.resize(rows, num_reads)
             cols = [un.variables.index(v) for v in range(n)]
-            out[b] = un.record.sample[rows][:, cols]
+            out[b] = (un.record.sample[rows][:, cols] + 1) // 2  # spins -> bits
             breaks.append(float(np.mean(un.record.chain_break_fraction[rows])))
         info = {
             "chain_break_fraction": float(np.mean(breaks)),

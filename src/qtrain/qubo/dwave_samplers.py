@@ -58,6 +58,11 @@ class DWaveTabuSampler(_PerProblemAdapter):
     name = "tabu"
     parameter_names = ("timeout", "tenure", "num_restarts")
 
+    @property
+    def properties(self) -> dict[str, Any]:
+        # Tabu search stops on a wall-clock timeout, so equal seeds need not give equal samples.
+        return {**super().properties, "seeded": False}
+
     def _child(self) -> Any:
         from dwave.samplers import TabuSampler
 

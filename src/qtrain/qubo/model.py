@@ -162,7 +162,7 @@ class QUBO:
             )
         extra = x.dim() - 1 - nb
         Q = self.Q.reshape(*self.batch_shape, *([1] * extra), self.num_variables, self.num_variables)
-        off = self.offset.reshape(*self.batch_shape, *([1] * extra))
+        off = self.offset.reshape(tuple(self.batch_shape) + (1,) * extra)
         return torch.einsum("...i,...ij,...j->...", x, Q, x) + off
 
     # ----------------------------------------------------------------- equivalent forms
