@@ -1,0 +1,69 @@
+"""Benchmarks: named experiments made of independent tasks (method x seed x params)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BenchConfig", "Benchmark", "Task", "task_key"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of a benchmark: a method run with one seed and its parameters."""
+
+    method: str
+    seed: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BenchConfig:
+    """What the runner passes to a benchmark.
+
+    Attributes:
+        quick: the short form (a couple of minutes on a laptop).
+        seeds: the seeds to run.
+        device: "cpu" or "cuda" (already resolved from "auto").
+        out_dir: where tables and PNG plots go (created by the runner).
+    """
+
+    quick: bool
+    seeds: list[int]
+    device: str
+    out_dir: Path
+
+
+def task_key(benchmark: str, task: Task, quick: bool) -> str:
+    """Stable identity of a task, used by ``--resume`` to skip finished runs."""
+    blob = json.dumps([benchmark, task.method, task.seed, task.params, quick], sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Benchmark(ABC):
+    """A named experiment. Subclasses set ``name`` and ``description`` and implement the three
+    methods; the runner handles seeds, progress, the results store and ``--resume``."""
+
+    name: str = ""
+    description: str = ""
+    default_seeds: int = 1
+
+    @abstractmethod
+    def tasks(self, cfg: BenchConfig) -> list[Task]:
+        """Every task of this run, in order."""
+
+    @abstractmethod
+    def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
+        """Run one task; return its metrics (JSON-serialisable numbers or short strings)."""
+
+    def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
+        """Write tables and plots for the finished ``runs`` into ``cfg.out_dir``; return the files.
+
+        The default writes nothing; the runner always prints the summary table.
+        """
+        return []

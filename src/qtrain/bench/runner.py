@@ -1,0 +1,124 @@
+"""Run a benchmark: tasks in order, each stored as it finishes, with progress and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from qtrain.bench.base import BenchConfig, Benchmark, Task, task_key
+from qtrain.bench.registry import get_benchmark
+from qtrain.bench.store import ResultsStore, RunRecord
+
+__all__ = ["BenchReport", "environment", "run_benchmark", "summarize"]
+
+_PACKAGES = ("qtrain", "torch", "numpy", "scipy", "dimod", "dwave-samplers", "numba", "qiskit",
+             "qiskit-aer", "dwave-system")
+
+
+def environment(device: str) -> dict[str, Any]:
+    """Python, platform, package versions, device and git revision (when in a git checkout)."""
+    versions = {}
+    for pkg in _PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    env = {"python": platform.python_version(), "platform": platform.platform(),
+           "machine": platform.machine(), "cpu_count": os.cpu_count(), "device": device,
+           "packages": versions}
+    if device.startswith("cuda"):
+        import torch
+
+        env["gpu"] = torch.cuda.get_device_name(0)
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, cwd=Path(__file__).parent)
+        if rev.returncode == 0:
+            env["git_revision"] = rev.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return env
+
+
+def summarize(runs: list[RunRecord]) -> dict[str, dict[str, float]]:
+    """``method -> metric -> mean`` over the runs (numeric metrics only)."""
+    acc: dict[str, dict[str, list[float]]] = {}
+    for r in runs:
+        for k, v in r.metrics.items():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                acc.setdefault(r.method, {}).setdefault(k, []).append(float(v))
+    return {m: {k: sum(v) / len(v) for k, v in ms.items()} for m, ms in acc.items()}
+
+
+@dataclass
+class BenchReport:
+    """The result of :func:`run_benchmark`."""
+
+    benchmark: str
+    runs: list[RunRecord]
+    summary: dict[str, dict[str, float]]
+    files: list[Path] = field(default_factory=list)
+    skipped: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"benchmark": self.benchmark, "runs": [r.to_json() for r in self.runs],
+                "summary": self.summary, "files": [str(f) for f in self.files]}
+
+
+def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | None = None,
+                  device: str = "cpu", out_dir: str | Path | None = None,
+                  store: ResultsStore | None = None, resume: bool = False,
+                  progress: Callable[[int, int, Task], None] | None = None) -> BenchReport:
+    """Run every task of a benchmark, storing each finished run in its own transaction.
+
+    Args:
+        name: a registered benchmark name or a :class:`Benchmark` instance.
+        quick: the short form.
+        seeds: number of seeds ``0..seeds-1`` (default: the benchmark's ``default_seeds``).
+        device: "cpu" or "cuda".
+        out_dir: folder for tables and plots (default ``results/<name>``).
+        store: results store (default: :class:`ResultsStore` at its default path).
+        resume: skip tasks already stored (same benchmark, method, seed, params and quick flag).
+        progress: called as ``progress(done, total, task)`` before each task.
+    """
+    bench = get_benchmark(name) if isinstance(name, str) else name
+    nseeds = bench.default_seeds if seeds is None else seeds
+    if nseeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {nseeds}")
+    out = Path(out_dir) if out_dir is not None else Path("results") / bench.name
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = BenchConfig(quick=quick, seeds=list(range(nseeds)), device=device, out_dir=out)
+    store = store if store is not None else ResultsStore()
+    env = environment(device)
+    config = {"quick": quick, "seeds": cfg.seeds, "device": device}
+    tasks = bench.tasks(cfg)
+    runs, skipped = [], 0
+    for i, task in enumerate(tasks):
+        key = task_key(bench.name, task, quick)
+        if progress is not None:
+            progress(i, len(tasks), task)
+        if resume:
+            old = store.find(bench.name, key)
+            if old is not None:
+                runs.append(old)
+                skipped += 1
+                continue
+        started = time.time()
+        metrics = bench.run_task(task, cfg)
+        json.dumps(metrics)  # fail early on a metric that the store cannot hold
+        record = RunRecord(None, bench.name, task.method, task.seed, key, dict(task.params),
+                           config, env, metrics, started, time.time())
+        store.add(record)
+        runs.append(record)
+    if progress is not None and tasks:
+        progress(len(tasks), len(tasks), tasks[-1])
+    files = bench.report(runs, cfg)
+    return BenchReport(bench.name, runs, summarize(runs), files, skipped)

@@ -1,0 +1,141 @@
+"""The results store: every benchmark run in a local SQLite database, one transaction per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ResultsStore", "RunRecord", "default_db_path"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    benchmark TEXT NOT NULL,
+    method TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    task_key TEXT NOT NULL,
+    params TEXT NOT NULL,
+    config TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    started REAL NOT NULL,
+    finished REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_task ON runs (benchmark, task_key);
+"""
+
+
+def default_db_path() -> Path:
+    """``$QTRAIN_DB``, else ``$XDG_DATA_HOME/qtrain/results.sqlite`` (``~/.local/share`` default)."""
+    if os.environ.get("QTRAIN_DB"):
+        return Path(os.environ["QTRAIN_DB"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "qtrain" / "results.sqlite"
+
+
+@dataclass
+class RunRecord:
+    """One finished run: a (benchmark, method, seed, params) task and its metrics."""
+
+    id: int | None
+    benchmark: str
+    method: str
+    seed: int
+    task_key: str
+    params: dict[str, Any]
+    config: dict[str, Any]
+    environment: dict[str, Any]
+    metrics: dict[str, Any]
+    started: float
+    finished: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "method": self.method, "seed": self.seed, "params": self.params,
+                "metrics": self.metrics}
+
+
+class ResultsStore:
+    """SQLite store of benchmark runs.
+
+    Each run is written in its own transaction as soon as it finishes, so an interrupted sweep
+    keeps every finished run, and ``--resume`` skips tasks whose ``task_key`` is already stored.
+
+    Args:
+        path: database file (created with its folder); default :func:`default_db_path`.
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            with con:  # commits on success, rolls back on error
+                yield con
+        finally:
+            con.close()
+
+    def add(self, record: RunRecord) -> int:
+        """Insert one run in one transaction; returns its id."""
+        with self._connect() as con:
+            cur = con.execute(
+                "INSERT INTO runs (benchmark, method, seed, task_key, params, config, environment,"
+                " metrics, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.benchmark, record.method, record.seed, record.task_key,
+                 json.dumps(record.params), json.dumps(record.config),
+                 json.dumps(record.environment), json.dumps(record.metrics),
+                 record.started, record.finished),
+            )
+            record.id = int(cur.lastrowid)
+        return record.id
+
+    def done_keys(self, benchmark: str) -> set[str]:
+        """Task keys of every stored run of ``benchmark``."""
+        with self._connect() as con:
+            rows = con.execute("SELECT task_key FROM runs WHERE benchmark = ?", (benchmark,))
+            return {r[0] for r in rows}
+
+    def find(self, benchmark: str, task_key: str) -> RunRecord | None:
+        """The latest stored run of a task, if any."""
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM runs WHERE benchmark = ? AND task_key = ? "
+                              "ORDER BY id DESC LIMIT 1", (benchmark, task_key)).fetchone()
+        return None if row is None else _record(row)
+
+    def list(self, benchmark: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Most recent runs first, optionally of one benchmark."""
+        query, args = "SELECT * FROM runs", ()
+        if benchmark:
+            query, args = query + " WHERE benchmark = ?", (benchmark,)
+        with self._connect() as con:
+            rows = con.execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [_record(r) for r in rows]
+
+    def get(self, run_id: int) -> RunRecord:
+        """One run by id; ``KeyError`` if absent."""
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run with id {run_id} in {self.path}")
+        return _record(row)
+
+
+def _record(row: tuple) -> RunRecord:
+    (rid, bench, method, seed, key, params, config, env, metrics, started, finished) = row
+    return RunRecord(rid, bench, method, seed, key, json.loads(params), json.loads(config),
+                     json.loads(env), json.loads(metrics), started, finished)
+
+
+def now() -> float:
+    return time.time()
