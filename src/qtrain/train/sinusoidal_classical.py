@@ -1,0 +1,256 @@
+"""Classical side of sinusoidal-network training: data sets, batched GD, cost enumeration, brute force.
+
+Everything here is batched: GD trains all seeds of a configuration as one batch of networks, and the
+enumeration evaluates chunks of weight configurations in one forward pass (CPU or CUDA).
+
+References:
+    Wen, Huang, Dahlsten, arXiv:2410.22016 (v1 toy, v2 deep sweeps, bad-minimum criterion).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from qtrain.nn.sinusoidal import DSinNN, SinNN
+
+__all__ = ["BruteForceResult", "GDResult", "bad_minimum_mask", "brute_force_search", "config_weights",
+           "deep_data", "enumerate_losses", "gd_train", "point_errors", "toy_data"]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def toy_data(discrete: bool, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """v1 toy data: x in {-3pi/2, -pi/2, pi/2, 3pi/2}; targets ``2 sin x`` (continuous) or ``sin x`` =
+    (1, -1, 1, -1) (discrete). Returns ``x`` of shape [4, 1] and ``y`` of shape [4, 1]."""
+    x = torch.tensor([-1.5, -0.5, 0.5, 1.5], dtype=dtype).mul(math.pi).unsqueeze(-1)
+    y = torch.round(torch.sin(x)) if discrete else 2 * torch.sin(x)
+    return x, y
+
+
+def deep_data(discrete: bool, n: int = 200, n_train: int = 160, split_seed: int = 0, scaled: bool = False,
+              dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, ...]:
+    """v2 data: ``n`` points on [-7pi/2, 7pi/2], targets ``sum_{k=1..5} sin(k x)`` (rounded for the
+    discrete net), a fixed random train/test split.
+
+    Args:
+        discrete: round the targets to integers.
+        scaled: rescale the inputs to [-1, 1] (the SinNN convention).
+
+    Returns:
+        ``(x_train, y_train, x_test, y_test)``, each ``[m, 1]``.
+    """
+    if not 0 < n_train < n:
+        raise ValueError(f"n_train must be in 1..n-1 (n={n}), got {n_train}")
+    x = torch.linspace(-3.5 * math.pi, 3.5 * math.pi, n, dtype=torch.float64)
+    y = sum(torch.sin(k * x) for k in range(1, 6))
+    if discrete:
+        y = torch.round(y)
+    if scaled:
+        x = x / (3.5 * math.pi)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
+    tr, te = perm[:n_train], perm[n_train:]
+    x, y = x.unsqueeze(-1).to(dtype), y.unsqueeze(-1).to(dtype)
+    return x[tr], y[tr], x[te], y[te]
+
+
+@dataclass
+class GDResult:
+    """Batched GD outcome, one entry per seed.
+
+    Attributes:
+        loss: final training MSE ``[S]``.
+        test_loss: final test MSE ``[S]`` (``None`` without test data).
+        weights: final (latent) weights, per layer ``[S, out, in]``.
+        max_grad: the largest |gradient| entry seen during training, per seed ``[S]``.
+        evaluations: network evaluations (forward + backward on one point) per seed.
+        seconds: wall time of the whole batch.
+    """
+
+    loss: torch.Tensor
+    test_loss: torch.Tensor | None
+    weights: list[torch.Tensor]
+    max_grad: torch.Tensor
+    evaluations: int
+    seconds: float
+    seeds: list[int] = field(default_factory=list)
+
+
+def _mse(model: SinNN, weights: Sequence[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (model.forward_with(weights, x) - y).pow(2).mean(dim=(-1, -2))
+
+
+def gd_train(model: SinNN, x: torch.Tensor, y: torch.Tensor, seeds: Sequence[int], *, epochs: int, lr: float,
+             batch_size: int | None = None, clip: float | None = None, x_test: torch.Tensor | None = None,
+             y_test: torch.Tensor | None = None, device: str | torch.device = "auto") -> GDResult:
+    """Plain SGD on the MSE for every seed at once (straight-through for a :class:`DSinNN`).
+
+    Each seed ``s`` draws its initial weights from ``torch.Generator().manual_seed(s)`` (and its data
+    order from seed ``s + 10**6``), so a seed's run does not depend on the other seeds in the batch.
+    Update: ``w <- w - lr * g * min(1, clip / ||g||)`` with the norm over all layers of one seed.
+
+    Args:
+        model: the architecture (its own parameters are not touched).
+        x, y: training data ``[n, in]``, ``[n, out]``.
+        seeds: one network per seed.
+        epochs: passes over the data (>= 1).
+        lr: learning rate (> 0).
+        batch_size: mini-batch size; ``None`` for full batch.
+        clip: per-seed gradient-norm clip, or ``None``.
+        x_test, y_test: optional test data for ``test_loss``.
+        device: "auto", "cpu" or "cuda".
+
+    Returns:
+        :class:`GDResult`.
+
+    References:
+        arXiv:2410.22016 (v1: lr 0.01, 30 epochs; v2: full batch, lr 0.002, 300 epochs, clip 1.0).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if not seeds:
+        raise ValueError("seeds must be non-empty")
+    dev = resolve_device(device)
+    n = x.shape[0]
+    bs = n if batch_size is None else batch_size
+    if not 1 <= bs <= n:
+        raise ValueError(f"batch_size must be in 1..{n}, got {batch_size}")
+    x, y = x.to(dev, model.dtype), y.to(dev, model.dtype)
+    per_seed = [model.init_weights(generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    ws = [torch.stack([p[l] for p in per_seed]).to(dev).requires_grad_(True) for l in range(len(model.shapes))]
+    S = len(seeds)
+    orders = torch.stack([torch.stack([torch.randperm(n, generator=g) for _ in range(epochs)])
+                          for g in (torch.Generator().manual_seed(int(s) + 10**6) for s in seeds)]).to(dev)
+    max_grad = torch.zeros(S, dtype=model.dtype, device=dev)
+    t0 = time.perf_counter()
+    for e in range(epochs):
+        for start in range(0, n, bs):
+            idx = orders[:, e, start:start + bs]
+            loss = _mse(model, ws, x[idx], y[idx]).sum()
+            grads = torch.autograd.grad(loss, ws)
+            with torch.no_grad():
+                gmax = torch.stack([g.abs().flatten(1).amax(1) for g in grads]).amax(0)
+                max_grad = torch.maximum(max_grad, gmax)
+                scale = torch.ones(S, dtype=model.dtype, device=dev)
+                if clip is not None:
+                    norm = torch.stack([g.pow(2).flatten(1).sum(1) for g in grads]).sum(0).sqrt()
+                    scale = torch.clamp(clip / (norm + 1e-6), max=1.0)
+                for w, g in zip(ws, grads, strict=True):
+                    w -= lr * scale.view(-1, 1, 1) * g
+    with torch.no_grad():
+        final = _mse(model, ws, x, y)
+        test = None if x_test is None else _mse(model, ws, x_test.to(dev, model.dtype), y_test.to(dev, model.dtype))
+    return GDResult(final.cpu(), None if test is None else test.cpu(), [w.detach().cpu() for w in ws],
+                    max_grad.cpu(), epochs * n, time.perf_counter() - t0, list(seeds))
+
+
+def bad_minimum_mask(losses: torch.Tensor, lmin: float | None = None) -> torch.Tensor:
+    """Runs stuck in a bad local minimum: ``(L - Lmin) / (Lmin + 1e-8) > 1`` and ``L - Lmin > 1e-4``,
+    with ``Lmin`` the best loss over the runs (or the given ``lmin``). arXiv:2410.22016."""
+    lm = float(losses.min()) if lmin is None else float(lmin)
+    return ((losses - lm) / (lm + 1e-8) > 1) & (losses - lm > 1e-4)
+
+
+def config_weights(index: torch.Tensor, levels: torch.Tensor, num_weights: int) -> torch.Tensor:
+    """Weights of configurations ``index`` (``[B]`` int64): weight ``j`` takes
+    ``levels[(index // L^j) % L]``, ``L = len(levels)`` (little-endian digits; with ``L = 2^b`` weight
+    ``j`` sits on bits ``j*b .. j*b + b - 1`` of the weight register). Returns ``[B, num_weights]``."""
+    L = len(levels)
+    powers = L ** torch.arange(num_weights, device=index.device, dtype=torch.int64)
+    digits = torch.div(index.unsqueeze(-1), powers, rounding_mode="floor") % L
+    return levels.to(index.device)[digits]
+
+
+def point_errors(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Squared error per point, summed over outputs: ``[..., n, out] -> [..., n]``."""
+    return (pred - y).pow(2).sum(-1)
+
+
+def enumerate_losses(model: DSinNN, x: torch.Tensor, y: torch.Tensor, *, levels: torch.Tensor | None = None,
+                     chunk_size: int = 2**16, device: str | torch.device = "auto",
+                     reduce: str = "errors") -> torch.Tensor:
+    """Per-point squared errors of every weight configuration, by chunked vectorised enumeration.
+
+    Configuration ``i`` (see :func:`config_weights`) gets ``e[i, p] = ||f_w(x_p) - y_p||^2``.
+
+    Args:
+        model: a :class:`DSinNN`; its weights are replaced by each configuration (quantiser skipped).
+        x, y: data ``[n, in]``, ``[n, out]``.
+        levels: values each weight enumerates (default ``model.weight_levels``).
+        chunk_size: configurations per forward pass.
+        device: "auto", "cpu" or "cuda".
+        reduce: ``"errors"`` (``[N, n]`` float) or ``"mse"`` (``[N]``).
+
+    Returns:
+        The tensor on ``device``.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    dev = resolve_device(device)
+    lv = (model.weight_levels if levels is None else torch.as_tensor(levels)).to(dev, model.dtype)
+    M, n = model.num_weights, x.shape[0]
+    total = len(lv) ** M
+    x, y = x.to(dev, model.dtype), y.to(dev, model.dtype)
+    out = torch.empty((total, n) if reduce == "errors" else (total,), dtype=model.dtype, device=dev)
+    with torch.no_grad():
+        for start in range(0, total, chunk_size):
+            idx = torch.arange(start, min(start + chunk_size, total), device=dev)
+            ws = model.unflatten(config_weights(idx, lv, M))
+            e = point_errors(model.forward_with(ws, x, quantized=True), y)
+            out[start:start + len(idx)] = e if reduce == "errors" else e.mean(-1)
+    return out
+
+
+@dataclass
+class BruteForceResult:
+    """Exhaustive search outcome.
+
+    Attributes:
+        weights: per-layer discrete weights of the best configuration.
+        index: its configuration index.
+        loss: its training MSE.
+        evaluations: network evaluations, ``n * N_w`` (one per point and configuration).
+        seconds: wall time.
+        num_minima: configurations sharing the minimal loss.
+    """
+
+    weights: list[torch.Tensor]
+    index: int
+    loss: float
+    evaluations: int
+    seconds: float
+    num_minima: int
+
+
+def brute_force_search(model: DSinNN, x: torch.Tensor, y: torch.Tensor, *, levels: Sequence[float] | None = None,
+                       chunk_size: int = 2**16, device: str | torch.device = "auto") -> BruteForceResult:
+    """Exhaustive minimum of the training MSE over all ``L^M`` discrete weight configurations.
+
+    ``argmin_w (1/n) sum_p ||f_w(x_p) - y_p||^2``, ties to the lowest configuration index.
+
+    Example:
+        >>> from qtrain.nn import toy_dsinnn
+        >>> x, y = toy_data(discrete=True)
+        >>> brute_force_search(toy_dsinnn(), x, y, levels=[-1, 1]).loss
+        0.0
+    """
+    t0 = time.perf_counter()
+    lv = None if levels is None else torch.as_tensor(levels, dtype=model.dtype)
+    mse = enumerate_losses(model, x, y, levels=lv, chunk_size=chunk_size, device=device, reduce="mse")
+    best = float(mse.min())
+    index = int(torch.argmin(mse))
+    lvl = (model.weight_levels if lv is None else lv).to(mse.device, model.dtype)
+    w = model.unflatten(config_weights(torch.tensor([index], device=mse.device), lvl, model.num_weights)[0])
+    num_min = int((mse <= best + 1e-9).sum())
+    return BruteForceResult([t.cpu() for t in w], index, best, x.shape[0] * mse.numel(),
+                            time.perf_counter() - t0, num_min)
