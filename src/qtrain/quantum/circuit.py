@@ -1,0 +1,413 @@
+"""Circuits: a gate list over named registers, run by the statevector engine.
+
+A :class:`Gate` is a base operation (``h``, ``rx``, ``diagonal``, ...) on ``targets`` with optional
+``controls``; ``cx`` is ``x`` with one control, ``ccx`` with two, ``mcx`` with more. Qubit and
+matrix conventions are those of :mod:`qtrain.quantum.statevector` (Qiskit's little-endian order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import torch
+
+from qtrain.quantum.statevector import Statevector, apply_diagonal, apply_matrix
+
+__all__ = ["Circuit", "Gate", "Register", "gate_matrix"]
+
+_FIXED = {"h", "x", "y", "z", "s", "sdg", "t", "tdg", "swap"}
+_ROTATIONS = {"rx": 1, "ry": 1, "rz": 1, "p": 1, "u": 3}
+_INVERSE_NAME = {"s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t"}
+
+
+def gate_matrix(name: str, params: Sequence[float] = (), dtype: torch.dtype = torch.complex128,
+                device: Any = "cpu") -> torch.Tensor:
+    """The matrix of a base gate (``u`` is Qiskit's ``U(theta, phi, lambda)``).
+
+    ``rx(t) = exp(-i t X / 2)``, ``ry(t) = exp(-i t Y / 2)``, ``rz(t) = exp(-i t Z / 2)``,
+    ``p(l) = diag(1, e^{i l})``; ``swap`` is the 4x4 exchange of its two targets.
+    """
+    c, s_ = math.cos, math.sin
+    i = 1j
+    if name == "h":
+        r = 1 / math.sqrt(2)
+        m = [[r, r], [r, -r]]
+    elif name == "x":
+        m = [[0, 1], [1, 0]]
+    elif name == "y":
+        m = [[0, -i], [i, 0]]
+    elif name == "z":
+        m = [[1, 0], [0, -1]]
+    elif name in ("s", "sdg", "t", "tdg"):
+        ph = {"s": i, "sdg": -i, "t": complex(math.cos(math.pi / 4), math.sin(math.pi / 4)),
+              "tdg": complex(math.cos(math.pi / 4), -math.sin(math.pi / 4))}[name]
+        m = [[1, 0], [0, ph]]
+    elif name == "rx":
+        t = params[0] / 2
+        m = [[c(t), -i * s_(t)], [-i * s_(t), c(t)]]
+    elif name == "ry":
+        t = params[0] / 2
+        m = [[c(t), -s_(t)], [s_(t), c(t)]]
+    elif name == "rz":
+        t = params[0] / 2
+        m = [[complex(c(t), -s_(t)), 0], [0, complex(c(t), s_(t))]]
+    elif name == "p":
+        m = [[1, 0], [0, complex(c(params[0]), s_(params[0]))]]
+    elif name == "u":
+        th, ph, la = params
+        e = lambda a: complex(c(a), s_(a))  # noqa: E731
+        m = [[c(th / 2), -e(la) * s_(th / 2)], [e(ph) * s_(th / 2), e(ph + la) * c(th / 2)]]
+    elif name == "swap":
+        m = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
+    else:
+        raise ValueError(f"unknown gate name {name!r}")
+    return torch.tensor(m, dtype=dtype, device=device)
+
+
+@dataclass(eq=False)
+class Gate:
+    """One operation: base gate ``name`` on ``targets``, applied when all ``controls`` are 1.
+
+    ``data`` holds the entries of a ``diagonal`` gate (``[2^k]``) or the matrix of a ``unitary``
+    gate (``[2^k, 2^k]``); ``label`` names composite blocks (an oracle, a diffusion) for export.
+    """
+
+    name: str
+    targets: tuple[int, ...]
+    controls: tuple[int, ...] = ()
+    params: tuple[float, ...] = ()
+    data: torch.Tensor | None = None
+    label: str | None = None
+
+    @property
+    def qubits(self) -> tuple[int, ...]:
+        return self.controls + self.targets
+
+    @property
+    def kind(self) -> str:
+        """Name with its controls: ``x``, ``cx``, ``ccx``, ``mcx`` (3+ controls), ``cp``, ..."""
+        c = len(self.controls)
+        return self.name if c == 0 else ("c" * c + self.name if c <= 2 else "mc" + self.name)
+
+    def matrix(self, dtype: torch.dtype = torch.complex128, device: Any = "cpu") -> torch.Tensor:
+        """The (uncontrolled) target matrix; a ``diagonal`` gate gives ``diag(data)``."""
+        if self.name == "unitary":
+            return self.data.to(device=device, dtype=dtype)
+        if self.name == "diagonal":
+            return torch.diag(self.data.to(device=device, dtype=dtype))
+        return gate_matrix(self.name, self.params, dtype, device)
+
+    def inverse(self) -> Gate:
+        if self.name in _INVERSE_NAME:
+            return Gate(_INVERSE_NAME[self.name], self.targets, self.controls, (), None, self.label)
+        if self.name in ("rx", "ry", "rz", "p"):
+            return Gate(self.name, self.targets, self.controls, (-self.params[0],), None, self.label)
+        if self.name == "u":
+            th, ph, la = self.params
+            return Gate("u", self.targets, self.controls, (-th, -la, -ph), None, self.label)
+        if self.name == "diagonal":
+            return Gate("diagonal", self.targets, self.controls, (), self.data.conj(), self.label)
+        if self.name == "unitary":
+            return Gate("unitary", self.targets, self.controls, (), self.data.conj().T, self.label)
+        return self  # h, x, y, z, swap are self-inverse
+
+    def remap(self, mapping: Sequence[int]) -> Gate:
+        """The same gate on qubits ``mapping[q]``."""
+        return Gate(self.name, tuple(mapping[q] for q in self.targets),
+                    tuple(mapping[q] for q in self.controls), self.params, self.data, self.label)
+
+
+class Register(NamedTuple):
+    """A named run of qubits; ``qubits[0]`` is the register's least significant bit."""
+
+    name: str
+    qubits: tuple[int, ...]
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return len(self.qubits)
+
+    def __getitem__(self, i: Any) -> Any:  # type: ignore[override]
+        return self.qubits[i]
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self.qubits)
+
+
+def _qubit_list(q: Any) -> list[int]:
+    if isinstance(q, Register):
+        return list(q.qubits)
+    if isinstance(q, Iterable) and not isinstance(q, str | bytes):
+        return [int(x) for x in q]
+    return [int(q)]
+
+
+@dataclass
+class Circuit:
+    """A gate list over named registers.
+
+    Example:
+        >>> c = Circuit()
+        >>> x = c.add_register("x", 2)
+        >>> c.h(x).cx(x[0], x[1])  # a Bell pair # doctest: +ELLIPSIS
+        Circuit(...)
+        >>> c.run().probabilities()
+        tensor([0.5000, 0.0000, 0.0000, 0.5000])
+    """
+
+    registers: dict[str, Register] = field(default_factory=dict)
+    gates: list[Gate] = field(default_factory=list)
+    num_qubits: int = 0
+
+    def __repr__(self) -> str:
+        regs = ", ".join(f"{r.name}[{len(r)}]" for r in self.registers.values())
+        return f"Circuit({regs}; {len(self.gates)} gates)"
+
+    # ---------------------------------------------------------------- registers
+    @classmethod
+    def with_registers(cls, **sizes: int) -> Circuit:
+        """A circuit with registers of the given sizes, in order: ``with_registers(x=3, anc=1)``."""
+        c = cls()
+        for name, size in sizes.items():
+            c.add_register(name, size)
+        return c
+
+    def add_register(self, name: str, size: int) -> Register:
+        """Append ``size`` fresh qubits named ``name``; returns the register."""
+        if name in self.registers:
+            raise ValueError(f"register {name!r} already exists")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"size of register {name!r} must be a positive integer, got {size!r}")
+        reg = Register(name, tuple(range(self.num_qubits, self.num_qubits + size)))
+        self.registers[name] = reg
+        self.num_qubits += size
+        return reg
+
+    def __getitem__(self, name: str) -> Register:
+        return self.registers[name]
+
+    # ---------------------------------------------------------------- building
+    def append(self, gate: Gate) -> Circuit:
+        """Add a gate after checking its qubits, parameter count and data shape."""
+        qs = gate.qubits
+        for q in qs:
+            if not 0 <= q < self.num_qubits:
+                raise ValueError(f"gate {gate.kind} on qubit {q}, outside the circuit's "
+                                 f"{self.num_qubits} qubits")
+        if len(set(qs)) != len(qs):
+            raise ValueError(f"gate {gate.kind} repeats a qubit: {qs}")
+        k = len(gate.targets)
+        if gate.name in _FIXED or gate.name in _ROTATIONS:
+            want_k = 2 if gate.name == "swap" else 1
+            if k != want_k:
+                raise ValueError(f"gate {gate.name} takes {want_k} target(s), got {k}")
+            if len(gate.params) != _ROTATIONS.get(gate.name, 0):
+                raise ValueError(f"gate {gate.name} takes {_ROTATIONS.get(gate.name, 0)} "
+                                 f"parameter(s), got {len(gate.params)}")
+            if not all(math.isfinite(p) for p in gate.params):
+                raise ValueError(f"gate {gate.name} parameters must be finite, got {gate.params}")
+        elif gate.name == "diagonal":
+            if gate.data is None or tuple(gate.data.shape) != (2**k,):
+                raise ValueError(f"diagonal gate on {k} qubit(s) needs {2**k} entries")
+        elif gate.name == "unitary":
+            if gate.data is None or tuple(gate.data.shape) != (2**k, 2**k):
+                raise ValueError(f"unitary gate on {k} qubit(s) needs a ({2**k}, {2**k}) matrix")
+        else:
+            raise ValueError(f"unknown gate name {gate.name!r}")
+        self.gates.append(gate)
+        return self
+
+    def add(self, name: str, targets: Any, controls: Any = (), params: Sequence[float] = (),
+            data: Any = None, label: str | None = None) -> Circuit:
+        d = None if data is None else torch.as_tensor(data)
+        if d is not None and not d.is_complex():
+            d = d.to(torch.complex128)
+        return self.append(Gate(name, tuple(_qubit_list(targets)), tuple(_qubit_list(controls)),
+                                tuple(float(p) for p in params), d, label))
+
+    def _each(self, name: str, qubits: Any, params: Sequence[float] = ()) -> Circuit:
+        for q in _qubit_list(qubits):
+            self.add(name, [q], (), params)
+        return self
+
+    def h(self, q: Any) -> Circuit:
+        return self._each("h", q)
+
+    def x(self, q: Any) -> Circuit:
+        return self._each("x", q)
+
+    def y(self, q: Any) -> Circuit:
+        return self._each("y", q)
+
+    def z(self, q: Any) -> Circuit:
+        return self._each("z", q)
+
+    def s(self, q: Any) -> Circuit:
+        return self._each("s", q)
+
+    def t(self, q: Any) -> Circuit:
+        return self._each("t", q)
+
+    def rx(self, theta: float, q: Any) -> Circuit:
+        return self._each("rx", q, (theta,))
+
+    def ry(self, theta: float, q: Any) -> Circuit:
+        return self._each("ry", q, (theta,))
+
+    def rz(self, theta: float, q: Any) -> Circuit:
+        return self._each("rz", q, (theta,))
+
+    def p(self, lam: float, q: Any) -> Circuit:
+        return self._each("p", q, (lam,))
+
+    def cx(self, control: Any, target: int) -> Circuit:
+        return self.add("x", [target], control)
+
+    def cz(self, control: Any, target: int) -> Circuit:
+        return self.add("z", [target], control)
+
+    def cp(self, lam: float, control: Any, target: int) -> Circuit:
+        return self.add("p", [target], control, (lam,))
+
+    def ccx(self, c0: int, c1: int, target: int) -> Circuit:
+        return self.add("x", [target], [c0, c1])
+
+    def mcx(self, controls: Any, target: int) -> Circuit:
+        return self.add("x", [target], controls)
+
+    def mcz(self, controls: Any, target: int) -> Circuit:
+        return self.add("z", [target], controls)
+
+    def mcp(self, lam: float, controls: Any, target: int) -> Circuit:
+        return self.add("p", [target], controls, (lam,))
+
+    def swap(self, a: int, b: int) -> Circuit:
+        return self.add("swap", [a, b])
+
+    def diagonal(self, entries: Any, qubits: Any, label: str | None = None) -> Circuit:
+        """A diagonal gate ``diag(entries)`` on ``qubits`` (``qubits[0]`` least significant)."""
+        return self.add("diagonal", qubits, (), (), entries, label)
+
+    def phase(self, angles: Any, qubits: Any, label: str | None = None) -> Circuit:
+        """The diagonal gate ``exp(i angles[x])`` (radians) on ``qubits``."""
+        a = torch.as_tensor(angles, dtype=torch.float64)
+        return self.diagonal(torch.polar(torch.ones_like(a), a), qubits, label)
+
+    def unitary(self, matrix: Any, qubits: Any, label: str | None = None) -> Circuit:
+        return self.add("unitary", qubits, (), (), matrix, label)
+
+    def compose(self, other: Circuit, qubits: Any = None) -> Circuit:
+        """Append ``other``'s gates, its qubit ``i`` mapped to ``qubits[i]`` (default: identity)."""
+        mapping = list(range(other.num_qubits)) if qubits is None else _qubit_list(qubits)
+        if len(mapping) != other.num_qubits:
+            raise ValueError(f"qubits must map all {other.num_qubits} qubits of the composed circuit")
+        for g in other.gates:
+            self.append(g.remap(mapping))
+        return self
+
+    def inverse(self) -> Circuit:
+        """The adjoint circuit (gates reversed and inverted), same registers."""
+        c = Circuit(dict(self.registers), [], self.num_qubits)
+        c.gates = [g.inverse() for g in reversed(self.gates)]
+        return c
+
+    def copy(self) -> Circuit:
+        return Circuit(dict(self.registers), list(self.gates), self.num_qubits)
+
+    # ---------------------------------------------------------------- running
+    def run(self, state: Statevector | None = None, device: Any = "auto",
+            dtype: torch.dtype = torch.complex64, fuse: bool = False, max_fused_qubits: int = 5
+            ) -> Statevector:
+        """Run the gates on ``state`` (default ``|0...0>`` on ``device``) and return it.
+
+        ``fuse=True`` merges gates into ``k``-qubit blocks (``k <= max_fused_qubits``) first (see
+        :func:`qtrain.quantum.fusion.fuse`): the same state, fewer passes over it.
+        """
+        if state is None:
+            state = Statevector(self.num_qubits, device=device, dtype=dtype)
+        if state.num_qubits != self.num_qubits:
+            raise ValueError(f"state has {state.num_qubits} qubits, the circuit {self.num_qubits}")
+        if fuse:
+            from qtrain.quantum.fusion import fuse as _fuse
+
+            ops = _fuse(self.gates, self.num_qubits, max_fused_qubits, state.dtype, state.device)
+            psi = state.data
+            for op in ops:
+                psi = op.apply(psi, self.num_qubits)
+            state.data = psi
+            return state
+        psi = state.data
+        for g in self.gates:
+            psi = apply_gate(psi, self.num_qubits, g)
+        state.data = psi
+        return state
+
+    # ---------------------------------------------------------------- accounting
+    def count_ops(self) -> dict[str, int]:
+        """Gate counts by kind (``h``, ``cx``, ``ccx``, ``mcx``, ``diagonal``, ...)."""
+        out: dict[str, int] = {}
+        for g in self.gates:
+            out[g.kind] = out.get(g.kind, 0) + 1
+        return dict(sorted(out.items()))
+
+    def depth(self) -> int:
+        """Circuit depth: the longest chain of gates sharing a qubit (every gate one layer)."""
+        level = [0] * self.num_qubits
+        for g in self.gates:
+            d = 1 + max(level[q] for q in g.qubits)
+            for q in g.qubits:
+                level[q] = d
+        return max(level, default=0)
+
+    def resources(self, oracle_calls: int = 0, measurements: int | None = None) -> Any:
+        """:class:`~qtrain.quantum.resources.Resources` of this circuit (measuring every qubit
+        once unless ``measurements`` says otherwise)."""
+        from qtrain.quantum.resources import Resources
+
+        counts: dict[str, int] = {}
+        for g in self.gates:
+            key = f"mc{g.name}:{len(g.controls)}" if len(g.controls) > 2 else g.kind
+            counts[key] = counts.get(key, 0) + 1
+        sizes = [len(g.targets) + len(g.controls) for g in self.gates if g.name == "diagonal"]
+        res = Resources.from_counts(counts, qubits=self.num_qubits, depth=self.depth(),
+                                    oracle_calls=oracle_calls, diagonal_sizes=sizes,
+                                    measurements=self.num_qubits if measurements is None else measurements)
+        res.gate_counts = self.count_ops()
+        return res
+
+    # ---------------------------------------------------------------- export
+    def to_qiskit(self) -> Any:
+        """A ``qiskit.QuantumCircuit`` with the same registers and gates (extra ``qiskit``)."""
+        from qtrain.quantum.export import to_qiskit
+
+        return to_qiskit(self)
+
+    def to_qasm3(self) -> str:
+        """OpenQASM 3 text of the circuit (diagonal gates as multi-controlled phases)."""
+        from qtrain.quantum.export import to_qasm3
+
+        return to_qasm3(self)
+
+
+def apply_gate(psi: torch.Tensor, n: int, g: Gate) -> torch.Tensor:
+    """One gate on amplitudes ``psi [B, 2^n]``; a new tensor."""
+    if g.name == "diagonal":
+        d = g.data.to(device=psi.device, dtype=psi.dtype)
+        if g.controls:
+            # controlled diagonal = diagonal over (targets, controls) with ones where a control is 0
+            k, c = len(g.targets), len(g.controls)
+            full = torch.ones(2 ** (k + c), dtype=psi.dtype, device=psi.device)
+            full[(2**c - 1) << k:] = d
+            return apply_diagonal(psi, n, full, g.targets + g.controls)
+        return apply_diagonal(psi, n, d, g.targets)
+    if g.name in ("z", "s", "sdg", "t", "tdg", "p", "rz"):
+        d = torch.diagonal(g.matrix(psi.dtype, psi.device)).contiguous()
+        k, c = 1, len(g.controls)
+        if c:
+            full = torch.ones(2 ** (k + c), dtype=psi.dtype, device=psi.device)
+            full[(2**c - 1) << k:] = d
+            return apply_diagonal(psi, n, full, g.targets + g.controls)
+        return apply_diagonal(psi, n, d, g.targets)
+    return apply_matrix(psi, n, g.matrix(psi.dtype, psi.device), g.targets, g.controls)

@@ -1,0 +1,369 @@
+"""Statevector engine on torch (CPU or CUDA): dense amplitudes of ``n`` qubits.
+
+Conventions (the same as Qiskit's): qubit ``q`` is bit ``q`` of the basis index, so basis state
+``k`` has ``x_q = (k >> q) & 1``; a ``k``-qubit matrix acting on ``targets = (t_0, ..., t_{k-1})``
+has its row/column index ``sum_j x_{t_j} 2^j`` (``t_0`` is its least significant bit).
+
+A gate on qubits ``q..q+k-1`` is one batched matrix product on the amplitudes viewed as
+``[B * 2^(n-q-k), 2^k, 2^q]``; other target sets are contracted with ``tensordot`` on the
+``[B] + [2] * n`` view. Controlled gates act on the slice where every control is 1; diagonal gates
+multiply by a broadcast phase vector.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+__all__ = [
+    "Statevector",
+    "apply_diagonal",
+    "apply_matrix",
+    "check_memory",
+    "free_memory_bytes",
+    "max_qubits",
+    "resolve_device",
+]
+
+_COMPLEX = (torch.complex64, torch.complex128)
+
+
+def resolve_device(device: Any = "auto") -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; anything else goes to ``torch.device``."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def free_memory_bytes(device: Any = "cpu") -> int:
+    """Free memory on ``device`` in bytes: ``torch.cuda.mem_get_info`` on CUDA, else the
+    available system memory (psutil, or ``MemAvailable`` in ``/proc/meminfo``)."""
+    device = resolve_device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:  # pragma: no cover - psutil ships with the dev extra
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    raise RuntimeError("cannot determine free memory")  # pragma: no cover
+
+
+def max_qubits(device: Any = "cpu", dtype: torch.dtype = torch.complex64, copies: int = 2,
+               batch: int = 1) -> int:
+    """Largest ``n`` with ``batch * 2^n * itemsize * copies`` bytes in free memory on ``device``."""
+    per_amp = torch.empty((), dtype=dtype).element_size() * copies * batch
+    free = free_memory_bytes(device)
+    return max(0, int(math.floor(math.log2(max(free, 1) / per_amp))))
+
+
+def check_memory(num_qubits: int, device: Any = "cpu", dtype: torch.dtype = torch.complex64,
+                 copies: int = 2, batch: int = 1) -> None:
+    """Pre-flight: refuse a register whose ``batch * 2^n * itemsize * copies`` bytes exceed the
+    device's free memory.
+
+    Raises:
+        ValueError: naming ``num_qubits``, the bytes needed and how many qubits fit.
+    """
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    need = batch * (2**num_qubits) * itemsize * copies
+    free = free_memory_bytes(device)
+    if need > free:
+        fit = max_qubits(device, dtype, copies, batch)
+        raise ValueError(
+            f"num_qubits={num_qubits} needs {need / 2**30:.1f} GiB ({copies} working copies of "
+            f"{batch} x 2^{num_qubits} {dtype} amplitudes) but {resolve_device(device)} has "
+            f"{free / 2**30:.1f} GiB free: at most {fit} qubits fit"
+        )
+
+
+def _check_qubits(qubits: Sequence[int], n: int, name: str) -> tuple[int, ...]:
+    qubits = tuple(int(q) for q in qubits)
+    for q in qubits:
+        if not 0 <= q < n:
+            raise ValueError(f"{name} contains qubit {q}, outside the register of {n} qubits")
+    if len(set(qubits)) != len(qubits):
+        raise ValueError(f"{name} repeats a qubit: {qubits}")
+    return qubits
+
+
+def _axis(q: int, n: int) -> int:
+    """Axis of qubit ``q`` in the ``[B] + [2] * n`` view (the last axis is qubit 0)."""
+    return 1 + (n - 1 - q)
+
+
+def _apply_uncontrolled(psi: torch.Tensor, n: int, U: torch.Tensor, targets: tuple[int, ...]
+                        ) -> torch.Tensor:
+    """``psi [B, 2^n]`` with ``U [2^k, 2^k]`` applied on ``targets``; a new tensor."""
+    k, B = len(targets), psi.shape[0]
+    q0 = targets[0]
+    if targets == tuple(range(q0, q0 + k)):
+        view = psi.reshape(B * 2 ** (n - q0 - k), 2**k, 2**q0)
+        return torch.matmul(U, view).reshape(B, 2**n)
+    # General target set: contract the k axes, then move the output axes back in place.
+    Ut = U.reshape([2] * (2 * k))  # axes: out_{k-1}..out_0, in_{k-1}..in_0
+    view = psi.reshape([B] + [2] * n)
+    psi_axes = [_axis(targets[k - 1 - j], n) for j in range(k)]
+    out = torch.tensordot(Ut, view, dims=(list(range(k, 2 * k)), psi_axes))
+    # out axes: out_{k-1}..out_0, then the remaining view axes in order
+    rest = [a for a in range(n + 1) if a not in psi_axes]
+    order = [0] * (n + 1)
+    for j, a in enumerate(psi_axes):
+        order[a] = j
+    for j, a in enumerate(rest):
+        order[a] = k + j
+    return out.permute(order).reshape(B, 2**n)
+
+
+def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: Sequence[int],
+                 controls: Sequence[int] = ()) -> torch.Tensor:
+    """Apply ``U`` on ``targets``, controlled on every qubit of ``controls`` being 1.
+
+    ``psi' = (P_0 (x) I + P_1 (x) U) psi`` with ``P_1`` the projector on all controls set.
+
+    Args:
+        psi: amplitudes ``[B, 2^n]`` (a batch of states).
+        num_qubits: ``n``.
+        U: ``[2^k, 2^k]`` matrix in ``psi``'s dtype.
+        targets: ``k`` distinct qubits; ``targets[0]`` is the least significant bit of ``U``'s index.
+        controls: qubits that must all be 1.
+
+    Returns:
+        A new ``[B, 2^n]`` tensor (the input is not modified).
+    """
+    n = num_qubits
+    targets, controls = tuple(targets), tuple(controls)
+    if not controls:
+        return _apply_uncontrolled(psi, n, U, targets)
+    out = psi.clone()
+    view = out.view([psi.shape[0]] + [2] * n)
+    idx: list[Any] = [slice(None)] * (n + 1)
+    for c in controls:
+        idx[_axis(c, n)] = 1
+    sub = view[tuple(idx)]  # the controls-set slice, a view of ``out``
+    # Qubits of the slice: the uncontrolled ones, renumbered from 0 (least significant first).
+    free = [q for q in range(n) if q not in controls]
+    renum = {q: i for i, q in enumerate(free)}
+    m = len(free)
+    flat = sub.reshape(psi.shape[0], 2**m)
+    new = _apply_uncontrolled(flat, m, U, tuple(renum[t] for t in targets))
+    sub.copy_(new.reshape(sub.shape))
+    return out
+
+
+def apply_diagonal(psi: torch.Tensor, num_qubits: int, diagonal: torch.Tensor,
+                   qubits: Sequence[int] | None = None) -> torch.Tensor:
+    """Multiply by ``diag(d)`` acting on ``qubits`` (default: all, ``d`` of length ``2^n``).
+
+    ``psi'(x) = d(x_{q_0} + 2 x_{q_1} + ...) psi(x)``; a new ``[B, 2^n]`` tensor.
+    """
+    n = num_qubits
+    qubits = tuple(range(n)) if qubits is None else tuple(qubits)
+    k = len(qubits)
+    if qubits == tuple(range(n)):
+        return psi * diagonal
+    # d viewed [2]*k has axes (q_{k-1}, ..., q_0); put them in psi-axis order and broadcast.
+    dk = diagonal.reshape([2] * k)
+    dk_axes = [_axis(qubits[k - 1 - j], n) for j in range(k)]
+    perm = sorted(range(k), key=lambda j: dk_axes[j])
+    shape = [1] * (n + 1)
+    for a in dk_axes:
+        shape[a] = 2
+    d = dk.permute(perm).reshape(shape)
+    return (psi.reshape([psi.shape[0]] + [2] * n) * d).reshape(psi.shape)
+
+
+class Statevector:
+    """Amplitudes of ``num_qubits`` qubits (optionally a batch of states) as a torch tensor.
+
+    Starts in ``|0...0>``. Gates update the state in place of the object (the tensor is replaced).
+
+    Args:
+        num_qubits: ``n >= 0``.
+        device: "auto" (CUDA when present) | "cpu" | "cuda" | ``torch.device``.
+        dtype: ``torch.complex64`` (default) or ``torch.complex128``.
+        batch: number of independent states held at once (``None``: a single state).
+        copies: working copies of the amplitudes the memory pre-flight budgets for.
+
+    Raises:
+        ValueError: a bad ``num_qubits``/``dtype``/``batch``, or a register that does not fit in
+            the device's free memory (the message says how many qubits fit).
+
+    Example:
+        >>> sv = Statevector(2)
+        >>> sv.apply([[1, 1], [1, -1]], [0], normalize=True).apply(CNOT, [1], controls=[0])  # doctest: +SKIP
+    """
+
+    def __init__(self, num_qubits: int, device: Any = "auto", dtype: torch.dtype = torch.complex64,
+                 batch: int | None = None, copies: int = 2):
+        if isinstance(num_qubits, bool) or not isinstance(num_qubits, int) or num_qubits < 0:
+            raise ValueError(f"num_qubits must be a non-negative integer, got {num_qubits!r}")
+        if dtype not in _COMPLEX:
+            raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
+        if batch is not None and (not isinstance(batch, int) or batch < 1):
+            raise ValueError(f"batch must be a positive integer or None, got {batch!r}")
+        self.num_qubits = num_qubits
+        self.device = resolve_device(device)
+        self.dtype = dtype
+        self.batched = batch is not None
+        B = batch or 1
+        if num_qubits > 62:
+            raise ValueError(f"num_qubits={num_qubits} exceeds the 62-qubit index range")
+        check_memory(num_qubits, self.device, dtype, copies, B)
+        self._psi = torch.zeros(B, 2**num_qubits, dtype=dtype, device=self.device)
+        self._psi[:, 0] = 1
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_amplitudes(cls, amplitudes: Any, normalize: bool = False) -> Statevector:
+        """A state holding ``amplitudes`` (``[2^n]`` or a batch ``[B, 2^n]``), on their device."""
+        a = torch.as_tensor(amplitudes)
+        if not a.is_complex():
+            a = a.to(torch.complex128 if a.dtype == torch.float64 else torch.complex64)
+        if a.dim() not in (1, 2):
+            raise ValueError(f"amplitudes must have shape [2^n] or [B, 2^n], got {tuple(a.shape)}")
+        size = a.shape[-1]
+        n = size.bit_length() - 1
+        if size < 1 or 2**n != size:
+            raise ValueError(f"amplitudes must have a power-of-two length, got {size}")
+        if not bool(torch.isfinite(torch.view_as_real(a)).all()):
+            raise ValueError("amplitudes must be finite")
+        sv = cls.__new__(cls)
+        sv.num_qubits, sv.device, sv.dtype = n, a.device, a.dtype
+        sv.batched = a.dim() == 2
+        psi = a.reshape(-1, size).clone()
+        if normalize:
+            psi = psi / psi.abs().pow(2).sum(-1, keepdim=True).sqrt()
+        sv._psi = psi
+        return sv
+
+    @property
+    def amplitudes(self) -> torch.Tensor:
+        """The amplitudes, ``[2^n]`` (or ``[B, 2^n]`` for a batch)."""
+        return self._psi if self.batched else self._psi[0]
+
+    @property
+    def data(self) -> torch.Tensor:
+        """The amplitudes as ``[B, 2^n]`` (``B = 1`` for a single state)."""
+        return self._psi
+
+    @data.setter
+    def data(self, value: torch.Tensor) -> None:
+        if tuple(value.shape) != tuple(self._psi.shape):
+            raise ValueError(f"data must keep shape {tuple(self._psi.shape)}, got {tuple(value.shape)}")
+        self._psi = value
+
+    def copy(self) -> Statevector:
+        return Statevector.from_amplitudes(self.amplitudes)
+
+    def __repr__(self) -> str:
+        b = f", batch={self._psi.shape[0]}" if self.batched else ""
+        return f"Statevector(num_qubits={self.num_qubits}{b}, device={self.device}, dtype={self.dtype})"
+
+    # ------------------------------------------------------------------ gates
+    def _matrix(self, matrix: Any, k: int, check_unitary: bool, atol: float) -> torch.Tensor:
+        U = torch.as_tensor(matrix).to(device=self.device, dtype=self.dtype)
+        if U.shape != (2**k, 2**k):
+            raise ValueError(f"matrix must have shape ({2**k}, {2**k}) for {k} target qubit(s), "
+                             f"got {tuple(U.shape)}")
+        if not bool(torch.isfinite(torch.view_as_real(U)).all()):
+            raise ValueError("matrix must be finite")
+        if check_unitary:
+            err = (U.conj().T @ U - torch.eye(2**k, dtype=self.dtype, device=self.device)).abs().max()
+            if float(err) > atol:
+                raise ValueError(f"matrix is not unitary: max |U^dagger U - I| = {float(err):.2e} "
+                                 f"> atol={atol}")
+        return U
+
+    def apply(self, matrix: Any, targets: Sequence[int], controls: Sequence[int] = (),
+              check_unitary: bool = False, atol: float = 1e-5) -> Statevector:
+        """Apply a ``2^k x 2^k`` gate on ``targets`` (controlled on ``controls`` all being 1).
+
+        Raises:
+            ValueError: a matrix of the wrong shape, non-finite, or non-unitary when
+                ``check_unitary``; qubits out of range or repeated.
+        """
+        n = self.num_qubits
+        targets = _check_qubits(targets, n, "targets")
+        controls = _check_qubits(controls, n, "controls")
+        if not targets:
+            raise ValueError("targets must name at least one qubit")
+        if set(targets) & set(controls):
+            raise ValueError(f"targets {targets} and controls {controls} overlap")
+        U = self._matrix(matrix, len(targets), check_unitary, atol)
+        self._psi = apply_matrix(self._psi, n, U, targets, controls)
+        return self
+
+    def apply_diagonal(self, diagonal: Any, qubits: Sequence[int] | None = None,
+                       check_unitary: bool = False, atol: float = 1e-5) -> Statevector:
+        """Multiply by ``diag(diagonal)`` on ``qubits`` (default all; length ``2^len(qubits)``)."""
+        n = self.num_qubits
+        qubits = tuple(range(n)) if qubits is None else _check_qubits(qubits, n, "qubits")
+        d = torch.as_tensor(diagonal).to(device=self.device, dtype=self.dtype)
+        if d.shape != (2 ** len(qubits),):
+            raise ValueError(f"diagonal must have length {2 ** len(qubits)} for {len(qubits)} "
+                             f"qubit(s), got shape {tuple(d.shape)}")
+        if not bool(torch.isfinite(torch.view_as_real(d)).all()):
+            raise ValueError("diagonal must be finite")
+        if check_unitary:
+            err = (d.abs() - 1).abs().max()
+            if float(err) > atol:
+                raise ValueError(f"diagonal is not unitary: max ||d|-1| = {float(err):.2e} > atol={atol}")
+        self._psi = apply_diagonal(self._psi, n, d, qubits)
+        return self
+
+    def apply_phase(self, angles: Any, qubits: Sequence[int] | None = None) -> Statevector:
+        """Diagonal phase gate ``psi(x) <- exp(i angles[x]) psi(x)`` (angles in radians)."""
+        a = torch.as_tensor(angles, device=self.device)
+        real = torch.float64 if self.dtype == torch.complex128 else torch.float32
+        return self.apply_diagonal(torch.polar(torch.ones_like(a, dtype=real), a.to(real)), qubits)
+
+    # ------------------------------------------------------------------ read-out
+    def norm(self) -> torch.Tensor:
+        """``||psi||`` per state."""
+        n = self._psi.abs().pow(2).sum(-1).sqrt()
+        return n if self.batched else n[0]
+
+    def probabilities(self, qubits: Sequence[int] | None = None) -> torch.Tensor:
+        """Outcome probabilities ``|psi(x)|^2`` (float), or the marginal over ``qubits``.
+
+        The marginal's index is ``sum_j x_{q_j} 2^j`` (``qubits[0]`` least significant).
+        """
+        n = self.num_qubits
+        p = self._psi.real.pow(2) + self._psi.imag.pow(2)
+        if qubits is not None:
+            qubits = _check_qubits(qubits, n, "qubits")
+            k, B = len(qubits), p.shape[0]
+            view = p.reshape([B] + [2] * n)
+            keep = [_axis(q, n) for q in qubits]
+            drop = [a for a in range(1, n + 1) if a not in keep]
+            m = view.sum(dim=drop) if drop else view
+            # m axes are in increasing psi-axis order; reorder to (q_{k-1}, ..., q_0).
+            want = [_axis(qubits[k - 1 - j], n) for j in range(k)]
+            have = sorted(keep)
+            p = m.permute([0] + [1 + have.index(a) for a in want]).reshape(B, 2**k)
+        return p if self.batched else p[0]
+
+    def sample(self, shots: int, seed: int | None = None, qubits: Sequence[int] | None = None
+               ) -> torch.Tensor:
+        """``shots`` seeded measurement outcomes (basis indices, int64) in the computational basis.
+
+        Returns ``[shots]`` (or ``[B, shots]`` for a batch), drawn from :meth:`probabilities`.
+        """
+        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+            raise ValueError(f"shots must be a positive integer, got {shots!r}")
+        p = self.probabilities(qubits)
+        p2 = (p if self.batched else p[None]).to(torch.float64)
+        g = torch.Generator(device=p2.device)
+        g.manual_seed(int(torch.randint(0, 2**62, ()).item()) if seed is None else int(seed))
+        cdf = p2.cumsum(-1)
+        u = torch.rand(p2.shape[0], shots, generator=g, dtype=torch.float64, device=p2.device)
+        out = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_max(p2.shape[-1] - 1)
+        return out if self.batched else out[0]

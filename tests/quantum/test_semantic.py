@@ -1,0 +1,137 @@
+"""Semantic algorithms against direct simulation and brute force."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from qtrain.quantum import (
+    bbht_search,
+    dh_budget,
+    grover_probabilities,
+    grover_probability,
+    grover_search,
+    minimum_search,
+    phase_estimation_distribution,
+)
+
+
+@pytest.mark.parametrize("N,M", [(4, 1), (64, 3), (100, 7), (256, 128), (32, 0)])
+def test_grover_closed_form_matches_simulation(N, M):
+    rng = np.random.default_rng(N + M)
+    mark = torch.zeros(N, dtype=torch.bool)
+    mark[torch.from_numpy(rng.choice(N, M, replace=False))] = True
+    for k in range(6):
+        sim = grover_probabilities(mark, k)
+        assert abs(float(sim.sum()) - 1) < 1e-12
+        assert abs(float(grover_probability(mark, k)) - float(sim[mark].sum())) < 1e-12
+        assert abs(float(grover_probability(M, k, num_states=N)) - float(sim[mark].sum())) < 1e-12
+    assert float(grover_probability(torch.tensor([0, 0, 1, 0]), 1)) == pytest.approx(1.0)
+
+
+def test_grover_probability_broadcasts_iterations_and_batch():
+    mark = torch.zeros(3, 16, dtype=torch.bool)
+    mark[0, 1] = mark[1, :4] = mark[2, :8] = True
+    p = grover_probability(mark[:, None, :], torch.arange(4)[None, :])
+    assert p.shape == (3, 4)
+    theta = math.asin(math.sqrt(1 / 16))
+    assert float(p[0, 3]) == pytest.approx(math.sin(7 * theta) ** 2, abs=1e-12)
+
+
+def test_grover_search_default_iterations_find_a_marked_item():
+    mark = torch.zeros(5, 1024, dtype=torch.bool)
+    for b in range(5):
+        mark[b, 100 * b + 7] = True
+    res = grover_search(mark, seed=0)
+    assert bool(res.found.all())
+    assert torch.equal(res.index, torch.tensor([7, 107, 207, 307, 407]))
+    assert int(res.oracle_calls[0]) == 25  # floor(pi / (4 asin(1/32)))
+    assert bool((res.success_probability > 0.999).all())
+    again = grover_search(mark, seed=0)
+    assert torch.equal(again.index, res.index)
+
+
+def test_bbht_finds_marked_items_in_sqrt_n_calls():
+    N = 4096
+    mark = torch.zeros(40, N, dtype=torch.bool)
+    rng = np.random.default_rng(1)
+    for b in range(40):
+        mark[b, torch.from_numpy(rng.choice(N, 1 + b % 4, replace=False))] = True
+    res = bbht_search(mark, seed=3)
+    assert bool(res.found.all())
+    assert bool(mark.gather(1, res.index[:, None]).all())
+    assert float(res.oracle_calls.float().mean()) < 4.5 * math.sqrt(N)  # BBHT Theorem 3 bound
+    none = bbht_search(torch.zeros(64, dtype=torch.bool), seed=0, max_oracle_calls=30)
+    assert not bool(none.found) and int(none.oracle_calls) >= 30
+
+
+def test_minimum_search_finds_brute_force_minimum():
+    g = torch.Generator().manual_seed(0)
+    costs = torch.randn(200, 256, generator=g, dtype=torch.float64)
+    res = minimum_search(costs, seed=7)
+    assert res.index.shape == (200,)
+    brute = costs.min(-1)
+    assert float(res.found.double().mean()) >= 0.95
+    assert torch.equal(res.found, res.value == brute.values)
+    assert torch.equal(res.value, costs.gather(1, res.index[:, None]).squeeze(1))
+    assert bool((res.oracle_calls >= dh_budget(256)).all())
+    assert bool((res.oracle_calls < dh_budget(256) + 16).all())  # a round draws j < sqrt(N)
+    assert bool(((res.success_probability > 0) & (res.success_probability <= 1)).all())
+    assert res.resources.oracle_calls == int(res.oracle_calls.max())
+    assert res.resources.projected_time("superconducting-today") > 0
+    one = minimum_search(costs[0], seed=7)
+    assert one.index.shape == () and int(one.index) == int(costs[0].argmin()) or not bool(one.found)
+
+
+def test_minimum_search_trace_is_consistent_with_explicit_marking():
+    costs = torch.tensor(np.random.default_rng(2).integers(0, 20, size=64), dtype=torch.float64)
+    res = minimum_search(costs, seed=11)
+    cmin, nmin = costs.min(), int((costs == costs.min()).sum())
+    miss = 1 - nmin / 64
+    for r in res.trace:
+        mask = costs < r["threshold"][0]
+        assert int(r["marked"][0]) == int(mask.sum())
+        p = float(grover_probabilities(mask, int(r["iterations"][0]))[costs == cmin].sum())
+        assert abs(float(r["p_min"][0]) - p) < 1e-12
+        miss *= 1 - p
+    assert abs(float(res.success_probability) - (1 - miss)) < 1e-9
+
+
+def test_minimum_search_is_seeded():
+    costs = torch.randn(1024, generator=torch.Generator().manual_seed(4))
+    a, b = minimum_search(costs, seed=5), minimum_search(costs, seed=5)
+    assert int(a.index) == int(b.index) and int(a.oracle_calls) == int(b.oracle_calls)
+    assert len(a.trace) == len(b.trace)
+
+
+def test_phase_estimation_distribution_matches_direct_sum():
+    phases = torch.tensor([0.0, 0.25, 0.1, 0.7312, -0.3, 1.5])
+    for t in (1, 3, 5):
+        P = phase_estimation_distribution(phases, t)
+        assert P.shape == (6, 2**t)
+        T = 2**t
+        k = np.arange(T)
+        for i, phi in enumerate(phases.double().numpy()):
+            for m in range(T):
+                ref = abs(np.exp(2j * np.pi * k * (phi - m / T)).sum() / T) ** 2
+                assert abs(float(P[i, m]) - ref) < 1e-12
+        np.testing.assert_allclose(P.sum(-1).numpy(), 1, atol=1e-12)
+    assert float(phase_estimation_distribution(torch.tensor([0.25]), 2)[0, 1]) == pytest.approx(1)
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="t must be"):
+        phase_estimation_distribution(torch.tensor([0.1]), 0)
+    with pytest.raises(ValueError, match="phases must be finite"):
+        phase_estimation_distribution(torch.tensor([float("nan")]), 2)
+    with pytest.raises(ValueError, match="costs must be finite"):
+        minimum_search(torch.tensor([1.0, float("inf")]))
+    with pytest.raises(ValueError, match="iterations"):
+        grover_probability(torch.tensor([1, 0]), -1)
+    with pytest.raises(ValueError, match="lam"):
+        minimum_search(torch.tensor([1.0, 2.0]), lam=2.0)
+    with pytest.raises(ValueError, match="marked"):
+        grover_probability(torch.tensor([2, 0]), 1)
