@@ -37,7 +37,7 @@ import torch
 from qtrain.nn.sinusoidal import DSinNN
 from qtrain.quantum import Circuit
 
-__all__ = ["SineCircuitSpec", "cuccaro_add", "diffusion", "grover_circuit", "inverse_qft", "lookup",
+__all__ = ["SineCircuitSpec", "cuccaro_add", "diffusion", "grover_circuit", "grover_step", "inverse_qft", "lookup",
            "loss_phase", "network_block", "oracle_circuit", "phase_estimation_circuit", "quarter_sine",
            "threshold_oracle", "twos", "sign_magnitude"]
 
@@ -307,15 +307,19 @@ def diffusion(circ: Circuit, qubits: Sequence[int]) -> Circuit:
     return circ.x(q).h(q)
 
 
+def grover_step(spec: SineCircuitSpec, marked: Callable[[int], bool]) -> Circuit:
+    """One Grover iteration: the oracle (:func:`oracle_circuit`), then diffusion on ``w``."""
+    step = oracle_circuit(spec, marked)
+    return diffusion(step, list(step["w"]))
+
+
 def grover_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool], iterations: int) -> Circuit:
     """Uniform superposition on ``w``, then ``iterations`` Grover steps (oracle, diffusion)."""
     circ = spec.new_circuit()
     w = list(circ["w"])
     circ.h(w)
     if iterations:
-        oracle = oracle_circuit(spec, marked)
-        step = spec.new_circuit().compose(oracle)
-        diffusion(step, w)
+        step = grover_step(spec, marked)
         for _ in range(iterations):
             circ.compose(step)
     return circ

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from qtrain.nn.sinusoidal import DSinNN, SinNN
+from qtrain.nn.sinusoidal import DSinNN, SinNN, ternarize
 
 __all__ = ["BruteForceResult", "GDResult", "bad_minimum_mask", "brute_force_search", "config_weights",
            "deep_data", "enumerate_losses", "gd_train", "point_errors", "toy_data"]
@@ -176,20 +176,40 @@ def point_errors(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (pred - y).pow(2).sum(-1)
 
 
+def _additive(model: DSinNN) -> bool:
+    return len(model.hidden_sizes) == 1 and model.readout == "sum"
+
+
+def _neuron_sum_tables(model: DSinNN, x: torch.Tensor, lv: torch.Tensor, neurons: int) -> torch.Tensor:
+    """``S[i, p] = sum_{j < neurons} A(s_1 (W_j x_p) + offset)`` for every configuration ``i`` of the
+    first ``neurons`` neuron rows (little-endian, one base-``L^in`` digit per neuron)."""
+    rows = config_weights(torch.arange(len(lv) ** model.in_features, device=x.device), lv, model.in_features)
+    table = model.activate(model.scales[0] * (x @ rows.T) + model.offset).T  # [R, n]
+    S = torch.zeros(1, x.shape[0], dtype=table.dtype, device=x.device)
+    for _ in range(neurons):
+        S = (table[:, None, :] + S[None, :, :]).reshape(-1, x.shape[0])
+    return S
+
+
 def enumerate_losses(model: DSinNN, x: torch.Tensor, y: torch.Tensor, *, levels: torch.Tensor | None = None,
                      chunk_size: int = 2**16, device: str | torch.device = "auto",
-                     reduce: str = "errors") -> torch.Tensor:
+                     reduce: str | Callable[[torch.Tensor], torch.Tensor] = "errors",
+                     out_dtype: torch.dtype | None = None) -> torch.Tensor:
     """Per-point squared errors of every weight configuration, by chunked vectorised enumeration.
 
-    Configuration ``i`` (see :func:`config_weights`) gets ``e[i, p] = ||f_w(x_p) - y_p||^2``.
+    Configuration ``i`` (see :func:`config_weights`) gets ``e[i, p] = ||f_w(x_p) - y_p||^2``. For one
+    hidden layer with a plain-sum readout the pre-output sum is additive over neurons, so it is
+    assembled from two precomputed half tables (``S_lo[i_lo] + S_hi[i_hi]``, meet in the middle)
+    instead of running the network on every configuration; other nets run the batched forward.
 
     Args:
         model: a :class:`DSinNN`; its weights are replaced by each configuration (quantiser skipped).
         x, y: data ``[n, in]``, ``[n, out]``.
         levels: values each weight enumerates (default ``model.weight_levels``).
-        chunk_size: configurations per forward pass.
+        chunk_size: configurations per pass (rounded to whole half tables on the fast path).
         device: "auto", "cpu" or "cuda".
-        reduce: ``"errors"`` (``[N, n]`` float) or ``"mse"`` (``[N]``).
+        reduce: ``"errors"`` (``[N, n]``), ``"mse"`` (``[N]``) or a function ``e [B, n] -> [B]``.
+        out_dtype: dtype of a callable ``reduce``'s output (default the model's dtype).
 
     Returns:
         The tensor on ``device``.
@@ -201,13 +221,30 @@ def enumerate_losses(model: DSinNN, x: torch.Tensor, y: torch.Tensor, *, levels:
     M, n = model.num_weights, x.shape[0]
     total = len(lv) ** M
     x, y = x.to(dev, model.dtype), y.to(dev, model.dtype)
-    out = torch.empty((total, n) if reduce == "errors" else (total,), dtype=model.dtype, device=dev)
+    if reduce == "errors":
+        red, out = None, torch.empty((total, n), dtype=model.dtype, device=dev)
+    else:
+        red = (lambda e: e.mean(-1)) if reduce == "mse" else reduce
+        out = torch.empty(total, dtype=model.dtype if reduce == "mse" or out_dtype is None else out_dtype,
+                          device=dev)
+
+    def emit(start: int, pred: torch.Tensor) -> None:
+        e = point_errors(pred, y)
+        out[start:start + e.shape[0]] = e if red is None else red(e)
+
     with torch.no_grad():
-        for start in range(0, total, chunk_size):
-            idx = torch.arange(start, min(start + chunk_size, total), device=dev)
-            ws = model.unflatten(config_weights(idx, lv, M))
-            e = point_errors(model.forward_with(ws, x, quantized=True), y)
-            out[start:start + len(idx)] = e if reduce == "errors" else e.mean(-1)
+        if _additive(model):
+            H = model.hidden_sizes[0]
+            lo = _neuron_sum_tables(model, x, lv, H // 2)
+            hi = _neuron_sum_tables(model, x, lv, H - H // 2)
+            step = max(1, chunk_size // lo.shape[0])
+            for h0 in range(0, hi.shape[0], step):
+                s = (hi[h0:h0 + step, None, :] + lo[None, :, :]).reshape(-1, n, 1)
+                emit(h0 * lo.shape[0], ternarize(s) if model.output == "ternary" else s)
+        else:
+            for start in range(0, total, chunk_size):
+                idx = torch.arange(start, min(start + chunk_size, total), device=dev)
+                emit(start, model.forward_with(model.unflatten(config_weights(idx, lv, M)), x, quantized=True))
     return out
 
 
