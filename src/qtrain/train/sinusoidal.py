@@ -300,7 +300,8 @@ class QuantumWeightSearch:
     def gate_success_probability(self, trace: list[dict[str, Any]], obj: torch.Tensor, t: int) -> float:
         """Replay a Durr-Hoyer schedule (thresholds, iteration counts) on the gate-level circuit and
         return ``1 - (1 - p_0) prod_r (1 - p_min,r)`` with every probability read off the simulated
-        statevector's weight-register marginal (complex128)."""
+        statevector's weight-register marginal (complex128). The simulation uses the compressed phase
+        estimation (``repeat=False``, the same unitary as the repetition form the resources count)."""
         spec = self.circuit_spec(t)
         if spec.num_qubits > _GATE_LEVEL_MAX_QUBITS:
             raise ValueError(f"the gate-level circuit needs {spec.num_qubits} qubits, above the gate-level "
@@ -317,7 +318,7 @@ class QuantumWeightSearch:
                 continue
             thr, j = float(r["threshold"]), int(r["iterations"])
             if thr not in runs:
-                step = sc.grover_step(spec, lambda m, thr=thr: sign * m < thr)
+                step = sc.grover_step(spec, lambda m, thr=thr: sign * m < thr, repeat=False)
                 runs[thr] = (start.copy(), [marg0], step)
             state, margs, step = runs[thr]
             while len(margs) <= j:

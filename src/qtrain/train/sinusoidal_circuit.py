@@ -269,16 +269,29 @@ def inverse_qft(circ: Circuit, qubits: Sequence[int]) -> Circuit:
     return circ
 
 
-def phase_estimation_circuit(spec: SineCircuitSpec) -> Circuit:
-    """Phase estimation of ``U`` with the ``pe`` register: H on ``pe``, controlled ``U^(2^j)`` built as
-    ``2^j`` repetitions of the data pass with the loss phase controlled by ``pe_j``, inverse QFT."""
+def phase_estimation_circuit(spec: SineCircuitSpec, repeat: bool = True) -> Circuit:
+    """Phase estimation of ``U`` with the ``pe`` register: H on ``pe``, controlled ``U^(2^j)``, inverse QFT.
+
+    ``repeat=True`` builds controlled ``U^(2^j)`` as ``2^j`` repetitions of the data pass with the loss
+    phase controlled by ``pe_j`` (the paper's construction, used for resource counts).
+    ``repeat=False`` computes the network once per point and kicks ``exp(2 pi i 2^j phi_p)`` for every
+    ``j`` before uncomputing: the same unitary (tested), ``2^t - 1`` times fewer network evaluations.
+    """
     circ = spec.new_circuit()
     pe = list(circ["pe"])
     circ.h(pe)
-    for j, q in enumerate(pe):
-        rep = data_pass(spec, control=q)
-        for _ in range(2**j):
-            circ.compose(rep)
+    if repeat:
+        for j, q in enumerate(pe):
+            rep = data_pass(spec, control=q)
+            for _ in range(2**j):
+                circ.compose(rep)
+    else:
+        for p in range(len(spec.codes)):
+            block = network_block(spec, spec.new_circuit(), p)
+            circ.compose(block)
+            for j, q in enumerate(pe):
+                loss_phase(spec, circ, p, q, power=2**j)
+            circ.compose(block.inverse())
     return inverse_qft(circ, pe)
 
 
@@ -288,9 +301,9 @@ def threshold_oracle(circ: Circuit, pe: Sequence[int], marked: Callable[[int], b
     return circ
 
 
-def oracle_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool]) -> Circuit:
+def oracle_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool], repeat: bool = True) -> Circuit:
     """One oracle call: phase estimation, threshold sign flip, uncomputation (inverse phase estimation)."""
-    pe = phase_estimation_circuit(spec)
+    pe = phase_estimation_circuit(spec, repeat)
     circ = spec.new_circuit().compose(pe)
     threshold_oracle(circ, list(circ["pe"]), marked)
     return circ.compose(pe.inverse())
@@ -307,19 +320,20 @@ def diffusion(circ: Circuit, qubits: Sequence[int]) -> Circuit:
     return circ.x(q).h(q)
 
 
-def grover_step(spec: SineCircuitSpec, marked: Callable[[int], bool]) -> Circuit:
+def grover_step(spec: SineCircuitSpec, marked: Callable[[int], bool], repeat: bool = True) -> Circuit:
     """One Grover iteration: the oracle (:func:`oracle_circuit`), then diffusion on ``w``."""
-    step = oracle_circuit(spec, marked)
+    step = oracle_circuit(spec, marked, repeat)
     return diffusion(step, list(step["w"]))
 
 
-def grover_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool], iterations: int) -> Circuit:
+def grover_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool], iterations: int,
+                   repeat: bool = True) -> Circuit:
     """Uniform superposition on ``w``, then ``iterations`` Grover steps (oracle, diffusion)."""
     circ = spec.new_circuit()
     w = list(circ["w"])
     circ.h(w)
     if iterations:
-        step = grover_step(spec, marked)
+        step = grover_step(spec, marked, repeat)
         for _ in range(iterations):
             circ.compose(step)
     return circ
