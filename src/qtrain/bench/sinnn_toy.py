@@ -61,11 +61,10 @@ class SinnnToy(Benchmark):
             r = gd_train(model, x, y, seeds, epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"],
                          device=cfg.device)
             init = torch.stack([model.init_weights(generator=torch.Generator().manual_seed(s))[0] for s in seeds])
-            losses = r.loss
-            return {"max_abs_grad": float(r.max_grad.max()), "max_weight_change": float((r.weights[0] - init).abs().max()),
-                    "frac_mse0": float((losses == 0).double().mean()), "frac_mse1": float((losses == 1).double().mean()),
-                    "frac_mse4": float((losses == 4).double().mean()), "seconds": r.seconds,
-                    "end_points": r.weights[0].squeeze(-1).tolist()}
+            frac = {f"frac_mse{v}": float((r.loss == v).double().mean()) for v in (0, 1, 4)}
+            return {"max_abs_grad": float(r.max_grad.max()),
+                    "max_weight_change": float((r.weights[0] - init).abs().max()), **frac,
+                    "seconds": r.seconds, "end_points": r.weights[0].squeeze(-1).tolist()}
         if task.method == "sinnn-gd":
             x, y = toy_data(discrete=False)
             r = gd_train(toy_sinnn(), x, y, seeds, epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"],
@@ -87,9 +86,9 @@ class SinnnToy(Benchmark):
         spec = search.circuit_spec()
         circ = spec.new_circuit()
         circ.h(list(circ["w"]))
-        circ.compose(sc.phase_estimation_circuit(spec))
+        circ.compose(sc.phase_estimation_circuit(spec, repeat=False))
         marginal = circ.run(device="cpu", dtype=torch.complex128).probabilities(list(circ["pe"])).double()
-        g = sc.grover_circuit(spec, lambda m: m > 0, 1)
+        g = sc.grover_circuit(spec, lambda m: m > 0, 1, repeat=False)
         p11 = float(g.run(device="cpu", dtype=torch.complex128).probabilities(list(g["w"]))[3])
         res = search.run(seed=task.seed)
         return {"pe_marginal": marginal.tolist(), "pe_marginal_error": float((marginal - torch.tensor(
@@ -118,7 +117,8 @@ class SinnnToy(Benchmark):
         if "sinnn-gd" in by:
             s = by["sinnn-gd"]
             lines += [f"| SinNN GD | fraction reaching MSE < 1e-3 | {s['frac_global']:.2f} |",
-                      f"| SinNN GD | distinct local minima (MSE) | {', '.join(f'{v:.3f}' for v in s['local_minima_losses'])} |"]
+                      "| SinNN GD | distinct local minima (MSE) | "
+                      f"{', '.join(f'{v:.3f}' for v in s['local_minima_losses'])} |"]
         if "quantum-gate" in by:
             q = by["quantum-gate"]
             lines += [f"| quantum (gate level, {q['qubits']} qubits) | PE marginal | "
@@ -129,7 +129,8 @@ class SinnnToy(Benchmark):
                       f"| quantum | weights, loss, oracle calls | {q['weights']}, {q['loss']}, {q['oracle_calls']} |"]
         if "brute-force" in by:
             b = by["brute-force"]
-            lines.append(f"| brute force | weights, loss, evaluations | {b['weights']}, {b['loss']}, {b['evaluations']} |")
+            lines.append(f"| brute force | weights, loss, evaluations | {b['weights']}, {b['loss']}, "
+                         f"{b['evaluations']} |")
         md = cfg.out_dir / "sinnn-toy.md"
         md.write_text("\n".join(lines) + "\n")
         x, y = toy_data(discrete=False)
