@@ -34,7 +34,7 @@ __all__ = ["SinnnToy"]
 _GD = {"epochs": 30, "lr": 0.01, "batch_size": 1, "gd_seeds": 20}
 
 
-def _distinct(values: list[float], tol: float = 1e-2) -> list[float]:
+def _distinct(values: list[float], tol: float = 0.1) -> list[float]:
     out: list[float] = []
     for v in sorted(values):
         if not out or v - out[-1] > tol:

@@ -189,7 +189,7 @@ class QuantumWeightSearch:
         self.cost, self.cap, self.cost_scale, self.t_arg = cost, cap, float(cost_scale), t
         self.angle_bits, self.level, self.profile = angle_bits, level, get_profile(profile)
         self.max_oracle_calls, self.chunk_size = max_oracle_calls, chunk_size
-        self._values: torch.Tensor | None = None
+        self.search_device = str(self.device)
 
     # ------------------------------------------------------------------ semantic level
     def _point_cost(self, e: torch.Tensor) -> torch.Tensor:
@@ -202,21 +202,23 @@ class QuantumWeightSearch:
 
     def values(self) -> torch.Tensor:
         """``C(w)``: the integer cost sum over the data of every configuration ``[N_w]`` (int64)."""
-        if self._values is None:
-            self._values = enumerate_losses(self.model, self.x, self.y, levels=self.levels,
-                                            chunk_size=self.chunk_size, device=self.device,
-                                            reduce=self._point_cost, out_dtype=torch.int64)
-        return self._values
+        return enumerate_losses(self.model, self.x, self.y, levels=self.levels, chunk_size=self.chunk_size,
+                                device=self.device, reduce=self._point_cost, out_dtype=torch.int64)
 
-    def phase_setup(self) -> tuple[int, torch.Tensor]:
-        """``(t, outcomes)``: phase-estimation qubits and the outcome ``m(w) = scale * C(w)`` per
-        configuration, checked for exactness and wrap-around."""
-        v = self.values()
-        sv = v.double() * self.cost_scale
-        if (sv - torch.round(sv)).abs().max() > 1e-9:
-            raise ValueError(f"cost_scale={self.cost_scale} makes scale * C(w) non-integer, so phase estimation "
-                             f"would not be exact; use a cost_scale that keeps it integer (e.g. 1)")
-        top = int(sv.max())
+    def phase_setup(self, values: torch.Tensor | None = None) -> tuple[int, torch.Tensor]:
+        """``(t, outcomes)``: phase-estimation qubits and ``m(w) = scale * C(w)`` per configuration,
+        checked for exactness (integer ``m``) and wrap-around (``m < 2^t``)."""
+        v = self.values() if values is None else values
+        if self.cost_scale == 1.0:
+            m = v
+        else:
+            sv = v.double() * self.cost_scale
+            if (sv - torch.round(sv)).abs().max() > 1e-9:
+                raise ValueError(f"cost_scale={self.cost_scale} makes scale * C(w) non-integer, so phase "
+                                 f"estimation would not be exact; use a cost_scale that keeps it integer (e.g. 1)")
+            m = torch.round(sv).to(torch.int64)
+            del sv
+        top = int(m.max())
         t = max(1, top.bit_length()) if self.t_arg is None else int(self.t_arg)
         if t < 1:
             raise ValueError(f"t must be >= 1, got {t}")
@@ -224,20 +226,19 @@ class QuantumWeightSearch:
             raise ValueError(f"the total phase reaches {top}/2^{t} = {top / 2**t:.3f} turn >= 1 (wrap-around); "
                              f"raise t to at least {top.bit_length()}, or lower the cost scaling (cost_scale, "
                              f"cap)")
-        return t, torch.round(sv).to(torch.int64)
+        return t, m
 
-    def pe_outcomes(self) -> tuple[int, torch.Tensor, torch.Tensor]:
+    def pe_outcomes(self, values: torch.Tensor | None = None) -> tuple[int, torch.Tensor, torch.Tensor]:
         """``(t, outcome per configuration, PE marginal on the uniform superposition)`` from the exact
-        phase-estimation distribution of each distinct phase."""
-        t, m = self.phase_setup()
-        distinct, inverse = torch.unique(m, return_inverse=True)
-        dist = phase_estimation_distribution(distinct.double().cpu() / 2**t, t)  # [K, 2^t]
-        if (dist.max(-1).values < 1 - 1e-9).any():
+        phase-estimation distribution ``P(m | phi)`` of each phase ``phi = k / 2^t`` that occurs."""
+        t, m = self.phase_setup(values)
+        counts = torch.bincount(m, minlength=2**t).double().cpu()
+        dist = phase_estimation_distribution(torch.arange(2**t, dtype=torch.float64) / 2**t, t)  # [2^t, 2^t]
+        occurring = counts > 0
+        if (dist[occurring].max(-1).values < 1 - 1e-9).any():
             raise ValueError("phase estimation is not exact for these phases; use integer scale * C")
-        outcome = dist.argmax(-1).to(m.device)[inverse]
-        weights = torch.bincount(inverse.cpu(), minlength=len(distinct)).double() / m.numel()
-        return t, outcome, weights @ dist
-
+        outcome = dist.argmax(-1).to(m.device)[m]
+        return t, outcome, (counts / counts.sum()) @ dist
     def _objective(self, outcome: torch.Tensor) -> torch.Tensor:
         return (-outcome if self.cost == "count" else outcome).double()
 
@@ -246,9 +247,17 @@ class QuantumWeightSearch:
         t0 = time.perf_counter()
         t, outcome, marginal = self.pe_outcomes()
         obj = self._objective(outcome)
+        del outcome
         budget = (math.floor(22.5 * math.sqrt(obj.numel())) if self.max_oracle_calls is None
                   else int(self.max_oracle_calls))
-        res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
+        try:
+            res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
+        except RuntimeError as err:  # a search kernel without this device's support: same search on CPU
+            if obj.device.type == "cpu" or "device" not in str(err):
+                raise
+            obj = obj.cpu()
+            res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
+        self.search_device = str(obj.device)
         index, calls = int(res.index), int(res.oracle_calls)
         sem_p = float(res.success_probability)
         p = sem_p
