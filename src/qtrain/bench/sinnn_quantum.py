@@ -149,14 +149,15 @@ class SinnnQuantum(Benchmark):
                 rows.setdefault(r.params["hidden"], {})[r.method] = r.metrics
             else:
                 extra[r.method] = r.metrics
-        lines = ["| weight qubits | global minima | P(success) | oracle calls | calls / sqrt(N) | brute-force evals | loss Q / BF / GD "
-                 "mean | test MSE Q / GD mean | sim s (Q) | BF s | projected s (Q, gate circuit) |",
+        lines = ["| weight qubits | global minima | P(success) | oracle calls | calls / sqrt(N) | brute-force evals "
+                 "| loss Q / BF / GD mean | test MSE Q / GD mean | sim s (Q) | BF s | projected s (Q, gate circuit) |",
                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for h in sorted(rows):
             q, b, g = rows[h].get("quantum", {}), rows[h].get("brute-force", {}), rows[h].get("gd", {})
             if not (q and b and g):
                 continue
-            lines.append(f"| {h} | {b['num_minima']} | {q['success_probability']:.4f} | {q['oracle_calls']} | {q['calls_over_sqrtN']:.2f} "
+            lines.append(f"| {h} | {b['num_minima']} | {q['success_probability']:.4f} | {q['oracle_calls']} | "
+                         f"{q['calls_over_sqrtN']:.2f} "
                          f"| {b['evaluations']} | {q['loss']:.3f} / {b['loss']:.3f} / {g['loss']:.3f} | "
                          f"{q['test_mse']:.3f} / {g['test_mse']:.3f} | {q['sim_seconds']:.2f} | {b['seconds']:.2f} | "
                          f"{q['projected_seconds']:.3g} |")
