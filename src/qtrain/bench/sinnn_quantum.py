@@ -109,8 +109,8 @@ class SinnnQuantum(Benchmark):
         t0 = time.perf_counter()
         found, probs, ratios, sizes = [], [], [], []
         for i in range(instances):
-            # even i: one input, H = 2..max weight qubits; odd i: two inputs (fewer symmetric minima)
-            q = 2 + (i // 2) % (max_hidden - 1)
+            # sizes spread over 2..max_hidden weight qubits; odd i: two inputs (fewer symmetric minima)
+            q = 2 + round(i * (max_hidden - 2) / max(instances - 1, 1))
             inputs = 1 if i % 2 == 0 else 2
             h = max(1, q // inputs)
             model, x, y, _, _ = random_instance(10_000 * seed + i, h, in_features=inputs)
@@ -129,7 +129,7 @@ class SinnnQuantum(Benchmark):
         t0 = time.perf_counter()
         gaps, probs = [], []
         for i in range(instances):
-            model, x, y, _, _ = random_instance(20_000 * seed + i, 1 + i % 2, n_train=3)
+            model, x, y, _, _ = random_instance(20_000 * seed + i, 2 + i % 2, n_train=3)
             r = QuantumWeightSearch(model, x, y, cost="count", level="gate", device="cpu").run(seed=seed * 1000 + i)
             gaps.append(abs(r.success_probability - r.semantic_success_probability))
             probs.append(r.success_probability)

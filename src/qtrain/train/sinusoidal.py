@@ -51,12 +51,22 @@ from qtrain.train.sinusoidal_classical import (
 )
 
 __all__ = ["BruteForceResult", "GDResult", "QuantumSearchResult", "QuantumWeightSearch", "bad_minimum_mask",
+           "dh_bound_budget",
            "brute_force_search", "deep_data", "enumerate_losses", "gd_train", "toy_data"]
 
 # bytes per configuration of the semantic search: costs (float64), sorted costs, sort order (int64),
 # enumeration and sort workspace.
 _BYTES_PER_CONFIG = 48
 _GATE_LEVEL_MAX_QUBITS = 22
+
+
+@dataclass
+def dh_bound_budget(num_states: int) -> int:
+    """Grover-iteration budget that keeps the total within the Durr-Hoyer bound ``22.5 sqrt(N)``:
+    the search stops starting rounds at the budget, and its last round adds at most
+    ``ceil(sqrt(N)) - 1`` iterations, so the budget is ``floor(22.5 sqrt(N)) - ceil(sqrt(N)) + 2``."""
+    root = math.sqrt(num_states)
+    return max(1, math.floor(22.5 * root) - math.ceil(root) + 2)
 
 
 @dataclass
@@ -123,8 +133,8 @@ class QuantumWeightSearch:
         angle_bits: ``k`` of the input grid.
         level: ``"semantic"`` or ``"gate"`` (replays the same schedule on the gate-level circuit).
         profile: hardware profile for the projected time.
-        max_oracle_calls: Durr-Hoyer budget of Grover iterations (default ``floor(22.5 sqrt(N_w))``, the
-            Durr-Hoyer bound).
+        max_oracle_calls: Durr-Hoyer budget of Grover iterations (default :func:`dh_bound_budget`: the
+            total stays within the Durr-Hoyer bound ``22.5 sqrt(N_w)``).
         chunk_size: configurations per enumeration pass.
         device: "auto", "cpu" or "cuda" (semantic level).
 
@@ -248,8 +258,7 @@ class QuantumWeightSearch:
         t, outcome, marginal = self.pe_outcomes()
         obj = self._objective(outcome)
         del outcome
-        budget = (math.floor(22.5 * math.sqrt(obj.numel())) if self.max_oracle_calls is None
-                  else int(self.max_oracle_calls))
+        budget = dh_bound_budget(obj.numel()) if self.max_oracle_calls is None else int(self.max_oracle_calls)
         try:
             res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
         except RuntimeError as err:  # a search kernel without this device's support: same search on CPU
@@ -307,10 +316,18 @@ class QuantumWeightSearch:
         return out, ""
 
     def gate_success_probability(self, trace: list[dict[str, Any]], obj: torch.Tensor, t: int) -> float:
+        """Gate-level success probability of a semantic schedule (see :meth:`gate_round_probabilities`)."""
+        p0, rounds = self.gate_round_probabilities(trace, obj, t)
+        log_miss = sum(-math.inf if p >= 1 else math.log1p(-p) for p in [p0, *rounds])
+        return 1 - math.exp(log_miss)
+
+    def gate_round_probabilities(self, trace: list[dict[str, Any]], obj: torch.Tensor, t: int
+                                 ) -> tuple[float, list[float]]:
         """Replay a Durr-Hoyer schedule (thresholds, iteration counts) on the gate-level circuit and
-        return ``1 - (1 - p_0) prod_r (1 - p_min,r)`` with every probability read off the simulated
-        statevector's weight-register marginal (complex128). The simulation uses the compressed phase
-        estimation (``repeat=False``, the same unitary as the repetition form the resources count)."""
+        return ``(p_0, [p_min,r for every active round])``, the probabilities of measuring a global
+        minimiser, read off the simulated statevector's weight-register marginal (complex128). The
+        simulation uses the compressed phase estimation (``repeat=False``, the same unitary as the
+        repetition form the resources count)."""
         spec = self.circuit_spec(t)
         if spec.num_qubits > _GATE_LEVEL_MAX_QUBITS:
             raise ValueError(f"the gate-level circuit needs {spec.num_qubits} qubits, above the gate-level "
@@ -321,7 +338,7 @@ class QuantumWeightSearch:
         marg0 = start.probabilities(w).double()
         sign = -1 if self.cost == "count" else 1
         runs: dict[float, tuple[Statevector, list[torch.Tensor], Any]] = {}
-        log_miss = math.log1p(-min(float(marg0[minimal].sum()), 1 - 1e-16))
+        rounds: list[float] = []
         for r in trace:
             if not bool(r["active"]):
                 continue
@@ -333,6 +350,5 @@ class QuantumWeightSearch:
             while len(margs) <= j:
                 step.run(state)
                 margs.append(state.probabilities(w).double())
-            p_min = float(margs[j][minimal].sum())
-            log_miss += -math.inf if p_min >= 1 else math.log1p(-p_min)
-        return 1 - math.exp(log_miss)
+            rounds.append(float(margs[j][minimal].sum()))
+        return float(marg0[minimal].sum()), rounds
