@@ -60,7 +60,6 @@ _BYTES_PER_CONFIG = 48
 _GATE_LEVEL_MAX_QUBITS = 22
 
 
-@dataclass
 def dh_bound_budget(num_states: int) -> int:
     """Grover-iteration budget that keeps the total within the Durr-Hoyer bound ``22.5 sqrt(N)``:
     the search stops starting rounds at the budget, and its last round adds at most
