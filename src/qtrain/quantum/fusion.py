@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from qtrain.quantum.statevector import apply_matrix
+from qtrain.quantum.statevector import _apply_adjacent
 
 __all__ = ["FusedOp", "fuse"]
 
@@ -32,11 +32,7 @@ class FusedOp:
             from qtrain.quantum.circuit import apply_gate
 
             return apply_gate(psi, n, self.gate)
-        k, q = self.matrix.shape[0].bit_length() - 1, self.lo
-        B = psi.shape[0]
-        if q == 0:
-            return (psi.reshape(-1, 2**k) @ self.matrix.T).reshape(B, 2**n)
-        return apply_matrix(psi, n, self.matrix, tuple(range(q, q + k)))
+        return _apply_adjacent(psi, n, self.matrix, self.lo)
 
 
 def _block_matrix(gates: list[Any], lo: int, k: int, dtype: torch.dtype, device: Any) -> torch.Tensor:

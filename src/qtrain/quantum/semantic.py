@@ -306,7 +306,8 @@ class MinimumSearchResult:
 
 
 def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | None = None,
-                   lam: float = 6 / 5, oracle: Resources | None = None) -> MinimumSearchResult:
+                   lam: float = 6 / 5, oracle: Resources | None = None, runs: int | None = None
+                   ) -> MinimumSearchResult:
     """Durr-Hoyer quantum minimum finding on a cost vector, simulated on the amplitudes.
 
     Start from a uniformly random threshold index ``y``. Each round runs one BBHT step with the
@@ -314,22 +315,28 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
     iterations, then a measurement ``x`` (a marked state with probability ``sin^2((2j+1) theta)``,
     ``sin^2 theta = M/N``, uniform within each class). If ``c(x) < c(y)`` then ``y <- x`` and
     ``m <- 1``, else ``m <- min(lam m, sqrt(N))``. Stop once ``max_oracle_calls`` Grover
-    iterations are spent (default :func:`dh_budget`). Every problem of a batch runs its own search
-    in the same vectorised loop.
+    iterations are spent (default :func:`dh_budget`).
+
+    Every problem of a batch (and every run) searches in one vectorised loop; the costs are sorted
+    once, so a round costs ``O(log N)`` (the marked set is a prefix of the sorted order). Random
+    numbers are drawn per run and shared by the problems of a batch, so a problem searched alone
+    gives exactly what it gives inside a batch.
 
     Args:
         costs: ``[..., N]`` real costs (the uniform superposition over ``N`` states; gate level
             needs ``N = 2^n``).
         seed: seeds the initial threshold, iteration counts and measurements.
-        max_oracle_calls: Grover-iteration budget per problem.
+        max_oracle_calls: Grover-iteration budget per run.
         lam: BBHT's growth factor in (1, 4/3].
         oracle: resources of one oracle call for the projected time (default: diagonal phase oracle).
+        runs: independent runs per problem; results then have shape ``[..., runs]``
+            (default: one run, shape ``[...]``).
 
     Returns:
         :class:`MinimumSearchResult`.
 
     Raises:
-        ValueError: non-finite ``costs``, bad ``lam``, negative ``max_oracle_calls`` or ``seed``.
+        ValueError: non-finite ``costs``, bad ``lam``/``runs``, negative ``max_oracle_calls`` or ``seed``.
 
     References:
         Durr & Hoyer, quant-ph/9607014; Boyer, Brassard, Hoyer & Tapp, quant-ph/9605034.
@@ -342,51 +349,54 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
     c = _finite_costs(costs)
     if not 1 < lam <= 4 / 3:
         raise ValueError(f"lam must lie in (1, 4/3], got {lam}")
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
+        raise ValueError(f"runs must be a positive integer or None, got {runs!r}")
     batch, N = c.shape[:-1], c.shape[-1]
     budget = dh_budget(N) if max_oracle_calls is None else int(max_oracle_calls)
     if budget < 0:
         raise ValueError(f"max_oracle_calls must be >= 0, got {max_oracle_calls}")
     seed = _seed(seed)
     flat = c.reshape(-1, N)
-    R, dev = flat.shape[0], flat.device
+    P, K, dev = flat.shape[0], runs or 1, flat.device
     gen = torch.Generator().manual_seed(seed)
+
+    def draw() -> torch.Tensor:  # one uniform per run, shared by every problem
+        return torch.rand(K, generator=gen, dtype=torch.float64).to(dev).expand(P, K)
+
     # Sorting once makes each round O(log N): the marked set {c < c(y)} is a prefix of the order,
     # and a uniform draw within a class is a uniform rank within its range.
     sorted_c, order = torch.sort(flat, dim=-1, stable=True)
-    cmin = sorted_c[:, 0]
-    cmin = cmin.contiguous()
-    nmin = torch.searchsorted(sorted_c, cmin[:, None], right=True).squeeze(1).to(torch.float64)
-    rows = torch.arange(R, device=dev)
-    y = (torch.rand(R, generator=gen, dtype=torch.float64) * N).floor().to(torch.int64).clamp_max(N - 1)
-    thr = flat[rows, y]
+    cmin = sorted_c[:, :1].expand(P, K)
+    nmin = torch.searchsorted(sorted_c, sorted_c[:, :1].contiguous(), right=True).expand(P, K).to(torch.float64)
+    y = (draw() * N).floor().to(torch.int64).clamp_max(N - 1)
+    thr = flat.gather(1, y)
     p0 = nmin / N
-    log_miss = torch.where(p0 >= 1, -math.inf, torch.log1p(-p0.clamp_max(0.5 if N == 1 else 1 - 1e-16)))
-    mscale = torch.ones(R, dtype=torch.float64)
-    calls = torch.zeros(R, dtype=torch.int64)
-    rounds = torch.zeros(R, dtype=torch.int64)
-    active = torch.full((R,), budget > 0, dtype=torch.bool, device=dev)
+    log_miss = torch.where(p0 >= 1, -math.inf, torch.log1p(-p0.clamp_max(1 - 1e-16)))
+    mscale = torch.ones(P, K, dtype=torch.float64, device=dev)
+    calls = torch.zeros(P, K, dtype=torch.int64, device=dev)
+    rounds = torch.zeros(P, K, dtype=torch.int64, device=dev)
+    active = torch.full((P, K), budget > 0, dtype=torch.bool, device=dev)
     trace: list[dict[str, Any]] = []
+    shape = (*batch, K) if runs else tuple(batch)
     while bool(active.any()):
-        M = torch.searchsorted(sorted_c, thr[:, None]).squeeze(1)
-        j = (torch.rand(R, generator=gen, dtype=torch.float64) * torch.ceil(mscale)).floor().to(torch.int64)
-        j = torch.where(active, j, 0)
+        M = torch.searchsorted(sorted_c, thr.contiguous())
+        j = torch.where(active, (draw() * torch.ceil(mscale)).floor().to(torch.int64), 0)
         p = grover_probability(M, j, N)
-        r = torch.rand(R, generator=gen, dtype=torch.float64)
-        u = torch.rand(R, generator=gen, dtype=torch.float64)
+        r, u = draw(), draw()
         hit = ((r < p) & (M > 0)) | (M == N)
         lo = torch.where(hit, 0, M)
         size = torch.where(hit, M, N - M)
         rank = torch.minimum(lo + (u * size).floor().to(torch.int64), torch.full_like(lo, N - 1))
-        x = order[rows, rank]
+        x = order.gather(1, rank)
         # probability of measuring a global minimiser this round
-        in_marked = cmin < thr
-        p_min = torch.where(in_marked, p * nmin / M.clamp_min(1).to(torch.float64),
+        p_min = torch.where(cmin < thr, p * nmin / M.clamp_min(1).to(torch.float64),
                             (1 - p) * nmin / (N - M).clamp_min(1).to(torch.float64))
         step = torch.where(p_min >= 1, -math.inf, torch.log1p(-p_min.clamp_max(1 - 1e-16)))
         log_miss = torch.where(active, log_miss + step, log_miss)
-        trace.append({"threshold": thr.clone(), "marked": M, "iterations": j, "p_improve": p,
-                      "p_min": p_min, "measured": x, "active": active.clone()})
-        cx = flat[rows, x]
+        trace.append({k: v.reshape(shape) for k, v in
+                      {"threshold": thr, "marked": M, "iterations": j, "p_improve": p, "p_min": p_min,
+                       "measured": x, "active": active}.items()})
+        cx = flat.gather(1, x)
         better = active & (cx < thr)
         y = torch.where(better, x, y)
         thr = torch.where(better, cx, thr)
@@ -395,13 +405,12 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
         rounds = rounds + active.to(torch.int64)
         active = active & (calls < budget)
     n = _num_qubits(N)
-    res = grover_iteration_resources(n, oracle).scaled(int(calls.max()) if R else 0)
-    res.measurements = n * int(rounds.max()) if R else 0
-    found = thr == cmin
+    res = grover_iteration_resources(n, oracle).scaled(int(calls.max()))
+    res.measurements = n * int(rounds.max())
     return MinimumSearchResult(
-        index=y.reshape(batch), value=thr.reshape(batch), oracle_calls=calls.reshape(batch),
-        success_probability=(1 - torch.exp(log_miss)).reshape(batch), found=found.reshape(batch),
-        rounds=rounds.reshape(batch), trace=trace, resources=res, seed=seed)
+        index=y.reshape(shape), value=thr.reshape(shape), oracle_calls=calls.reshape(shape),
+        success_probability=(1 - torch.exp(log_miss)).reshape(shape), found=(thr == cmin).reshape(shape),
+        rounds=rounds.reshape(shape), trace=trace, resources=res, seed=seed)
 
 
 def phase_estimation_distribution(phases: Any, t: int) -> torch.Tensor:

@@ -99,14 +99,34 @@ def _axis(q: int, n: int) -> int:
     return 1 + (n - 1 - q)
 
 
+def _apply_adjacent(psi: torch.Tensor, n: int, U: torch.Tensor, q: int) -> torch.Tensor:
+    """``U`` (``2^k x 2^k``) on the adjacent qubits ``q..q+k-1`` of ``psi [B, 2^n]``.
+
+    One GEMM on ``[B 2^(n-q-k), 2^k, 2^q]``: with the block axis last (``q = 0``) or first (the
+    window at the top) it is a plain product; otherwise the block axis is moved to the front (one
+    copy), as a broadcast batched product of many tiny matrices is far slower.
+    """
+    k, B = U.shape[0].bit_length() - 1, psi.shape[0]
+    A, inner = B * 2 ** (n - q - k), 2**q
+    if k == 1:  # elementwise: BLAS calls on 2x2 matrices cost more than the arithmetic
+        v = psi.reshape(A, 2, inner)
+        a0, a1 = v[:, 0], v[:, 1]
+        return torch.stack([U[0, 0] * a0 + U[0, 1] * a1, U[1, 0] * a0 + U[1, 1] * a1], 1).reshape(B, 2**n)
+    if q == 0:
+        return (psi.reshape(A, 2**k) @ U.T).reshape(B, 2**n)
+    if A == 1:
+        return (U @ psi.reshape(2**k, inner)).reshape(B, 2**n)
+    v = psi.reshape(A, 2**k, inner).transpose(0, 1).reshape(2**k, A * inner)
+    return (U @ v).reshape(2**k, A, inner).transpose(0, 1).reshape(B, 2**n)
+
+
 def _apply_uncontrolled(psi: torch.Tensor, n: int, U: torch.Tensor, targets: tuple[int, ...]
                         ) -> torch.Tensor:
     """``psi [B, 2^n]`` with ``U [2^k, 2^k]`` applied on ``targets``; a new tensor."""
     k, B = len(targets), psi.shape[0]
     q0 = targets[0]
     if targets == tuple(range(q0, q0 + k)):
-        view = psi.reshape(B * 2 ** (n - q0 - k), 2**k, 2**q0)
-        return torch.matmul(U, view).reshape(B, 2**n)
+        return _apply_adjacent(psi, n, U, q0)
     # General target set: contract the k axes, then move the output axes back in place.
     Ut = U.reshape([2] * (2 * k))  # axes: out_{k-1}..out_0, in_{k-1}..in_0
     view = psi.reshape([B] + [2] * n)

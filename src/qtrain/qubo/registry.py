@@ -17,6 +17,8 @@ _REGISTRY: dict[str, str] = {
     "dwave-sa": "qtrain.qubo.dwave_samplers:DWaveSASampler",
     "tabu": "qtrain.qubo.dwave_samplers:DWaveTabuSampler",
     "dwave": "qtrain.qubo.dwave_qpu:DWaveQPUSampler",
+    "grover": "qtrain.quantum.samplers:GroverSampler",
+    "qaoa": "qtrain.quantum.samplers:QAOASampler",
 }
 
 
