@@ -19,7 +19,7 @@ Blocks, each a reversible circuit checked in the tests:
   arXiv:quant-ph/0410184), a permutation.
 * :func:`loss_phase` -- diagonal: ``exp(2 pi i * 2^j * scale * c_p(v) / 2^t)`` on prediction ``v``.
 * :func:`threshold_oracle` -- diagonal sign flip of the phase-estimation outcomes that beat a
-  threshold; :func:`diffusion` -- ``2|s><s| - I`` on the weight register (up to a global sign).
+  threshold; :func:`diffusion` and :func:`inverse_qft` come from :mod:`qtrain.quantum.builders`.
 
 References:
     Wen, Huang, Dahlsten, arXiv:2410.22016; Cuccaro et al., arXiv:quant-ph/0410184;
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 
 from qtrain.nn.sinusoidal import DSinNN
-from qtrain.quantum import Circuit
+from qtrain.quantum import Circuit, builders
 
 __all__ = ["SineCircuitSpec", "cuccaro_add", "diffusion", "grover_circuit", "grover_step", "inverse_qft", "lookup",
            "loss_phase", "network_block", "oracle_circuit", "phase_estimation_circuit", "quarter_sine",
@@ -257,16 +257,9 @@ def data_pass(spec: SineCircuitSpec, control: int | None = None, power: int = 1)
 
 
 def inverse_qft(circ: Circuit, qubits: Sequence[int]) -> Circuit:
-    """Inverse QFT: ``|y> -> 2^(-t/2) sum_m exp(-2 pi i y m / 2^t) |m>`` (``qubits[0]`` least significant)."""
-    q = list(qubits)
-    t = len(q)
-    for i in range(t // 2):
-        circ.swap(q[i], q[t - 1 - i])
-    for j in range(t):
-        for k in range(j):
-            circ.cp(-math.pi / 2 ** (j - k), q[k], q[j])
-        circ.h(q[j])
-    return circ
+    """Inverse QFT ``|y> -> 2^(-t/2) sum_m exp(-2 pi i y m / 2^t) |m>`` on ``qubits`` (``qubits[0]`` least
+    significant), composed from :func:`qtrain.quantum.builders.inverse_qft`."""
+    return circ.compose(builders.inverse_qft(len(qubits)), list(qubits))
 
 
 def phase_estimation_circuit(spec: SineCircuitSpec, repeat: bool = True) -> Circuit:
@@ -310,14 +303,8 @@ def oracle_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool], repeat:
 
 
 def diffusion(circ: Circuit, qubits: Sequence[int]) -> Circuit:
-    """Grover diffusion ``-(2|s><s| - I)`` on ``qubits``: H, X, multi-controlled Z, X, H."""
-    q = list(qubits)
-    circ.h(q).x(q)
-    if len(q) == 1:
-        circ.z(q[0])
-    else:
-        circ.mcz(q[:-1], q[-1])
-    return circ.x(q).h(q)
+    """Grover diffusion ``I - 2|s><s|`` on ``qubits`` (:func:`qtrain.quantum.builders.diffusion`)."""
+    return circ.compose(builders.diffusion(len(qubits)), list(qubits))
 
 
 def grover_step(spec: SineCircuitSpec, marked: Callable[[int], bool], repeat: bool = True) -> Circuit:
