@@ -189,3 +189,13 @@ def test_repeated_and_compressed_phase_estimation_are_the_same_unitary():
     assert torch.allclose(a, b, atol=1e-12)
     full, short = (len(sc.phase_estimation_circuit(spec, repeat=r).gates) for r in (True, False))
     assert full > short
+
+
+def test_oracle_exports_to_qiskit_with_the_same_gates():
+    _, _, _, spec = _spec(1, [1, 3], [1, -1], cost="count", t=2)
+    step = sc.grover_step(spec, lambda m: m > 0, repeat=False)
+    qc = step.to_qiskit()
+    ours = step.count_ops()
+    assert qc.num_qubits == spec.num_qubits and qc.size() == len(step.gates)
+    assert qc.count_ops()["ccx"] == ours["ccx"] and qc.count_ops()["cx"] == ours["cx"]
+    assert "OPENQASM 3" in step.to_qasm3()
