@@ -242,12 +242,15 @@ class QuantumWeightSearch:
         phase-estimation distribution ``P(m | phi)`` of each phase ``phi = k / 2^t`` that occurs."""
         t, m = self.phase_setup(values)
         counts = torch.bincount(m, minlength=2**t).double().cpu()
-        dist = phase_estimation_distribution(torch.arange(2**t, dtype=torch.float64) / 2**t, t)  # [2^t, 2^t]
-        occurring = counts > 0
-        if (dist[occurring].max(-1).values < 1 - 1e-9).any():
+        occurring = torch.nonzero(counts).squeeze(-1)
+        dist = phase_estimation_distribution(occurring.double() / 2**t, t)  # [K, 2^t], K phases that occur
+        if (dist.max(-1).values < 1 - 1e-9).any():
             raise ValueError("phase estimation is not exact for these phases; use integer scale * C")
-        outcome = dist.argmax(-1).to(m.device)[m]
-        return t, outcome, (counts / counts.sum()) @ dist
+        table = torch.zeros(2**t, dtype=torch.int64)
+        table[occurring] = dist.argmax(-1)
+        outcome = table.to(m.device)[m]
+        return t, outcome, (counts[occurring] / counts.sum()) @ dist
+
     def _objective(self, outcome: torch.Tensor) -> torch.Tensor:
         return (-outcome if self.cost == "count" else outcome).double()
 
