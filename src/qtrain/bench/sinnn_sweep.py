@@ -7,7 +7,7 @@ minimum when ``(L - Lmin) / (Lmin + 1e-8) > 1`` and ``L - Lmin > 1e-4``, ``Lmin`
 configuration; reported on the training and on the test loss (arXiv:2410.22016, v2).
 
 Full grid: N in {5, 10, 15, 20, 25, 30}, L in {1, 2, 4, 6, 8, 10}, 200 seeds. ``--quick``: N in {5, 8},
-L in {1, 2}, 16 seeds.
+L in {1, 2}, 8 seeds.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = ["SinnnSweep"]
 
 def _grid(quick: bool) -> tuple[list[int], list[int], int]:
     if quick:
-        return [5, 8], [1, 2], 16
+        return [5, 8], [1, 2], 8
     return [5, 10, 15, 20, 25, 30], [1, 2, 4, 6, 8, 10], 200
 
 
