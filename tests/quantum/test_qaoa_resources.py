@@ -85,3 +85,34 @@ def test_circuit_resources_count_every_gate():
     r = c.resources()
     assert r.one_qubit == 5 and r.two_qubit == 3 and r.toffoli == 3 and r.rotations == 1
     assert r.depth == c.depth() == 3  # h | mcx | swap, rz
+
+
+def test_phase_estimation_resources_match_the_circuit():
+    from qtrain.quantum.builders import phase_estimation_circuit
+    from qtrain.quantum.resources import phase_estimation_resources
+
+    t, n = 4, 3
+    circ = phase_estimation_circuit(torch.linspace(0, 0.9, 2**n), t, prepare=False, repeat=True)
+    gate_level = circ.resources(measurements=t)
+    model = phase_estimation_resources(t, n)
+    assert model.oracle_calls == 2**t - 1 == circ.count_ops()["cdiagonal"]
+    for attr in ("one_qubit", "two_qubit", "rotations", "measurements", "qubits"):
+        assert getattr(gate_level, attr) == getattr(model, attr), attr
+    with pytest.raises(ValueError, match="t and num_qubits"):
+        phase_estimation_resources(0, 3)
+
+
+def test_qaoa_is_seeded():
+    costs = torch.randn(32, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    a, b = qaoa(costs, p=1, seed=4, steps=10), qaoa(costs, p=1, seed=4, steps=10)
+    assert torch.equal(a.gammas, b.gammas) and torch.equal(a.probabilities, b.probabilities)
+
+
+def test_quantum_imports_without_qubo_or_dimod():
+    import subprocess
+    import sys
+
+    code = ("import sys; import qtrain.quantum, qtrain.quantum.builders, qtrain.quantum.qaoa, "
+            "qtrain.quantum.grover_kernel, qtrain.quantum.export, qtrain.quantum.fusion; "
+            "assert 'dimod' not in sys.modules and 'qtrain.qubo' not in sys.modules, 'imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

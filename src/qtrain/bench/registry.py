@@ -11,6 +11,7 @@ __all__ = ["available_benchmarks", "get_benchmark"]
 # name -> "module:Class". Each method's issue adds its benchmarks here.
 _BENCHMARKS: dict[str, str] = {
     "qubo-speed": "qtrain.bench.qubo_speed:QuboSpeed",
+    "quantum-speed": "qtrain.bench.quantum_speed:QuantumSpeed",
     "sinnn-toy": "qtrain.bench.sinnn_toy:SinnnToy",
     "sinnn-sweep": "qtrain.bench.sinnn_sweep:SinnnSweep",
     "sinnn-quantum": "qtrain.bench.sinnn_quantum:SinnnQuantum",

@@ -221,6 +221,7 @@ class Circuit:
 
     def add(self, name: str, targets: Any, controls: Any = (), params: Sequence[float] = (),
             data: Any = None, label: str | None = None) -> Circuit:
+        """Append gate ``name`` on ``targets`` with ``controls``, ``params`` and ``data`` (checked)."""
         d = None if data is None else torch.as_tensor(data)
         if d is not None and not d.is_complex():
             d = d.to(torch.complex128)
@@ -233,57 +234,75 @@ class Circuit:
         return self
 
     def h(self, q: Any) -> Circuit:
+        """Hadamard on each qubit of ``q`` (an int, a list or a register)."""
         return self._each("h", q)
 
     def x(self, q: Any) -> Circuit:
+        """Pauli X on each qubit of ``q``."""
         return self._each("x", q)
 
     def y(self, q: Any) -> Circuit:
+        """Pauli Y on each qubit of ``q``."""
         return self._each("y", q)
 
     def z(self, q: Any) -> Circuit:
+        """Pauli Z on each qubit of ``q``."""
         return self._each("z", q)
 
     def s(self, q: Any) -> Circuit:
+        """S = diag(1, i) on each qubit of ``q``."""
         return self._each("s", q)
 
     def t(self, q: Any) -> Circuit:
+        """T = diag(1, e^{i pi/4}) on each qubit of ``q``."""
         return self._each("t", q)
 
     def rx(self, theta: float, q: Any) -> Circuit:
+        """``RX(theta) = exp(-i theta X / 2)`` on each qubit of ``q``."""
         return self._each("rx", q, (theta,))
 
     def ry(self, theta: float, q: Any) -> Circuit:
+        """``RY(theta) = exp(-i theta Y / 2)`` on each qubit of ``q``."""
         return self._each("ry", q, (theta,))
 
     def rz(self, theta: float, q: Any) -> Circuit:
+        """``RZ(theta) = exp(-i theta Z / 2)`` on each qubit of ``q``."""
         return self._each("rz", q, (theta,))
 
     def p(self, lam: float, q: Any) -> Circuit:
+        """Phase ``P(lam) = diag(1, e^{i lam})`` on each qubit of ``q``."""
         return self._each("p", q, (lam,))
 
     def cx(self, control: Any, target: int) -> Circuit:
+        """CNOT (``control`` may list several qubits)."""
         return self.add("x", [target], control)
 
     def cz(self, control: Any, target: int) -> Circuit:
+        """Controlled Z."""
         return self.add("z", [target], control)
 
     def cp(self, lam: float, control: Any, target: int) -> Circuit:
+        """Controlled phase ``P(lam)``."""
         return self.add("p", [target], control, (lam,))
 
     def ccx(self, c0: int, c1: int, target: int) -> Circuit:
+        """Toffoli."""
         return self.add("x", [target], [c0, c1])
 
     def mcx(self, controls: Any, target: int) -> Circuit:
+        """X on ``target`` controlled by every qubit of ``controls``."""
         return self.add("x", [target], controls)
 
     def mcz(self, controls: Any, target: int) -> Circuit:
+        """Z on ``target`` controlled by every qubit of ``controls``."""
         return self.add("z", [target], controls)
 
     def mcp(self, lam: float, controls: Any, target: int) -> Circuit:
+        """``P(lam)`` on ``target`` controlled by every qubit of ``controls``."""
         return self.add("p", [target], controls, (lam,))
 
     def swap(self, a: int, b: int) -> Circuit:
+        """Exchange qubits ``a`` and ``b``."""
         return self.add("swap", [a, b])
 
     def diagonal(self, entries: Any, qubits: Any, label: str | None = None) -> Circuit:
@@ -296,6 +315,7 @@ class Circuit:
         return self.diagonal(torch.polar(torch.ones_like(a), a), qubits, label)
 
     def unitary(self, matrix: Any, qubits: Any, label: str | None = None) -> Circuit:
+        """A dense ``2^k x 2^k`` gate on ``qubits`` (``qubits[0]`` least significant)."""
         return self.add("unitary", qubits, (), (), matrix, label)
 
     def compose(self, other: Circuit, qubits: Any = None) -> Circuit:
@@ -314,6 +334,7 @@ class Circuit:
         return c
 
     def copy(self) -> Circuit:
+        """A shallow copy (gates are shared, the list is not)."""
         return Circuit(dict(self.registers), list(self.gates), self.num_qubits)
 
     # ---------------------------------------------------------------- running

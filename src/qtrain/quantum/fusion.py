@@ -3,7 +3,7 @@
 A gate may join the current block when its qubits lie in the window and no earlier gate left out
 of the block touches them (so it commutes past every skipped gate). Each block is applied as one
 batched matrix product on the amplitudes viewed as ``[B 2^(n-q-k), 2^k, 2^q]``: one pass over the
-state instead of one per gate, the approach of Aer's and qsim's fusers (arXiv:2111.02396).
+state instead of one per gate (the idea behind the gate fusers of Aer and qsim).
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def qaoa_state(costs: Any, gammas: Any, betas: Any, dtype: torch.dtype = torch.c
         ValueError: ``p < 1``, angle shapes that differ.
     """
     c = qaoa_costs(costs)
-    g, b = torch.as_tensor(gammas, dtype=torch.float64), torch.as_tensor(betas, dtype=torch.float64)
+    g = torch.as_tensor(gammas, dtype=torch.float64, device=c.device)
+    b = torch.as_tensor(betas, dtype=torch.float64, device=c.device)
     if g.shape != b.shape or g.dim() < 1 or g.shape[-1] < 1:
         raise ValueError(f"gammas and betas must have the same shape [..., p] with p >= 1, got "
                          f"{tuple(g.shape)} and {tuple(b.shape)}")
@@ -70,7 +71,7 @@ def qaoa_state(costs: Any, gammas: Any, betas: Any, dtype: torch.dtype = torch.c
     R, N = flat.shape
     n = N.bit_length() - 1
     g, b = g.reshape(-1, g.shape[-1]).expand(R, -1), b.reshape(-1, b.shape[-1]).expand(R, -1)
-    psi = torch.full((R, N), 1 / math.sqrt(N), dtype=dtype)
+    psi = torch.full((R, N), 1 / math.sqrt(N), dtype=dtype, device=flat.device)
     for layer in range(g.shape[-1]):
         psi = psi * torch.polar(torch.ones_like(flat), -g[:, layer:layer + 1] * flat).to(dtype)
         psi = _mixer(psi, n, b[:, layer])
@@ -169,9 +170,9 @@ def qaoa(problem: Any, p: int = 1, seed: int | None = None, restarts: int = 4, s
     init[:, 0] *= math.pi / 2
     init[:, 1] *= math.pi / 4
     init[0, 0], init[0, 1] = 0.8 * ramp, 0.8 * (1 - ramp)
-    theta = init[None].expand(B, restarts, 2, p).reshape(B * restarts, 2, p).clone().requires_grad_(True)
+    theta = init[None].expand(B, restarts, 2, p).reshape(B * restarts, 2, p).to(flat.device).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=lr)
-    history = torch.zeros(B * restarts, steps, dtype=torch.float64)
+    history = torch.zeros(B * restarts, steps, dtype=torch.float64, device=flat.device)
     for step in range(steps):
         opt.zero_grad()
         psi = qaoa_state(cn, theta[:, 0], theta[:, 1])
@@ -184,7 +185,7 @@ def qaoa(problem: Any, p: int = 1, seed: int | None = None, restarts: int = 4, s
         psi = qaoa_state(cn, th[:, 0], th[:, 1])
         e = (psi.abs().pow(2) * cn).sum(-1).reshape(B, restarts)
         best = e.argmin(-1)
-        rows = torch.arange(B)
+        rows = torch.arange(B, device=flat.device)
         th = th.reshape(B, restarts, 2, p)[rows, best]
         probs = psi.abs().pow(2).reshape(B, restarts, N)[rows, best]
     gammas, betas = th[:, 0] / std, th[:, 1]

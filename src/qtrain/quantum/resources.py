@@ -18,6 +18,7 @@ __all__ = [
     "available_profiles",
     "get_profile",
     "grover_iteration_resources",
+    "phase_estimation_resources",
     "projected_time",
     "register_profile",
     "rotation_t_count",
@@ -319,4 +320,27 @@ def grover_iteration_resources(num_qubits: int, oracle: Resources | None = None)
         oracle = Resources.from_counts({"diagonal": 1}, qubits=n, diagonal_sizes=[n])
     out = diffusion + oracle
     out.oracle_calls = 1
+    return out
+
+
+def phase_estimation_resources(t: int, num_qubits: int, oracle: Resources | None = None) -> Resources:
+    """Textbook phase estimation with ``t`` counting qubits on an ``n``-qubit target: ``H^t``,
+    controlled ``U^{2^j}`` as ``2^t - 1`` controlled-U calls (``oracle_calls``), and the inverse QFT
+    (``t`` H, ``t(t-1)/2`` controlled phases, ``floor(t/2)`` swaps); the ``t`` counting qubits are
+    measured. ``oracle`` prices one controlled-U (default: a controlled diagonal on ``n`` qubits).
+
+    Raises:
+        ValueError: ``t < 1`` or ``num_qubits < 1``.
+    """
+    if t < 1 or num_qubits < 1:
+        raise ValueError(f"t and num_qubits must be >= 1, got t={t}, num_qubits={num_qubits}")
+    calls = 2**t - 1
+    qft = Resources.from_counts({"h": 2 * t, "cp": t * (t - 1) // 2, "swap": t // 2},
+                                qubits=t + num_qubits, measurements=t)
+    if oracle is None:
+        oracle = Resources.from_counts({"diagonal": 1}, qubits=num_qubits + 1,
+                                       diagonal_sizes=[num_qubits + 1])
+    out = qft + oracle.scaled(calls)
+    out.qubits = max(out.qubits, t + num_qubits)
+    out.oracle_calls = calls
     return out

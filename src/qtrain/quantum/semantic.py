@@ -123,7 +123,7 @@ def grover_probabilities(marked: Any, iterations: int, initial: Any = None) -> t
     k = int(_check_iterations(iterations))
     N = m.shape[-1]
     if initial is None:
-        psi0 = torch.full(m.shape, 1 / math.sqrt(N), dtype=torch.float64)
+        psi0 = torch.full(m.shape, 1 / math.sqrt(N), dtype=torch.float64, device=m.device)
     else:
         psi0 = torch.as_tensor(initial)
         psi0 = psi0.to(torch.complex128 if psi0.is_complex() else torch.float64)
@@ -194,7 +194,7 @@ def grover_search(marked: Any, iterations: int | None = None, seed: int | None =
         seed: seeds the measurement.
         oracle: resources of one oracle call (default: a diagonal phase oracle).
     """
-    m = _marking(marked)
+    m = _marking(marked).cpu()  # O(N) per round: the CPU is fast enough, and seeds stay portable
     batch, N = m.shape[:-1], m.shape[-1]
     flat = m.reshape(-1, N)
     if iterations is None:
@@ -227,7 +227,7 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
     Raises:
         ValueError: ``lam`` outside (1, 4/3], a negative ``max_oracle_calls``.
     """
-    m_ = _marking(marked)
+    m_ = _marking(marked).cpu()
     if not 1 < lam <= 4 / 3:
         raise ValueError(f"lam must lie in (1, 4/3], got {lam}")
     batch, N = m_.shape[:-1], m_.shape[-1]

@@ -217,8 +217,10 @@ class Statevector:
             the device's free memory (the message says how many qubits fit).
 
     Example:
-        >>> sv = Statevector(2)
-        >>> sv.apply([[1, 1], [1, -1]], [0], normalize=True).apply(CNOT, [1], controls=[0])  # doctest: +SKIP
+        >>> from qtrain.quantum.circuit import gate_matrix
+        >>> sv = Statevector(2, device="cpu")
+        >>> sv.apply(gate_matrix("h"), [0]).apply(gate_matrix("x"), [1], controls=[0]).probabilities()
+        tensor([0.5000, 0.0000, 0.0000, 0.5000])
     """
 
     def __init__(self, num_qubits: int, device: Any = "auto", dtype: torch.dtype = torch.complex64,
