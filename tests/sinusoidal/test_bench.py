@@ -64,5 +64,7 @@ def test_cuda_adds_the_28_and_30_qubit_sizes():
     from qtrain.bench.base import BenchConfig
 
     cfg = BenchConfig(quick=False, seeds=[0], device="cuda", out_dir=Path("."))
-    assert sinnn_quantum._sizes(cfg)[-2:] == [28, 30]
+    sizes = sinnn_quantum._sizes(cfg)
+    assert sizes[-2:] == [28, 30] and sorted(set(sizes)) == sizes
+    assert max(sinnn_quantum._sizes(BenchConfig(False, [0], "cpu", Path(".")))) in (24, 26, 28)
     assert max(sinnn_quantum._sizes(BenchConfig(True, [0], "cpu", Path(".")))) == 16

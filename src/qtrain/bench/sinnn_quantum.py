@@ -5,8 +5,8 @@ ternary sines, plain-sum output; 8 training and 8 test inputs, odd multiples of 
 7pi/2]; targets from a random binary teacher of the same shape plus noise in {-1, 0, 1}. Cost: the
 squared error (``"mse"``), so the search minimises the training MSE exactly.
 
-Parts, per size H (CPU: 4, 8, 12, 16, 20, 24; ``--quick``: 4, 8, 12, 16; with ``--device cuda``
-the sizes 28 and 30 are added, semantic level on the GPU):
+Parts, per size H (CPU: 4, 8, ..., 24, then 26 and 28 while twice the search's memory fits;
+``--quick``: 4, 8, 12, 16; with ``--device cuda`` the sizes 28 and 30, semantic level on the GPU):
 
 * ``quantum`` -- :class:`~qtrain.train.sinusoidal.QuantumWeightSearch` at the semantic level:
   success probability, oracle calls against ``sqrt(N_w)``, the loss and test MSE of the returned
@@ -32,7 +32,8 @@ import torch
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task
 from qtrain.nn import DSinNN
-from qtrain.train.sinusoidal import QuantumWeightSearch, brute_force_search, gd_train
+from qtrain.quantum.statevector import free_memory_bytes
+from qtrain.train.sinusoidal import _BYTES_PER_CONFIG, QuantumWeightSearch, brute_force_search, gd_train
 
 __all__ = ["SinnnQuantum", "random_instance"]
 
@@ -58,8 +59,16 @@ def _mse(model: DSinNN, weights: list[torch.Tensor], x: torch.Tensor, y: torch.T
 
 
 def _sizes(cfg: BenchConfig) -> list[int]:
-    sizes = [4, 8, 12, 16] if cfg.quick else [4, 8, 12, 16, 20, 24]
-    return sizes + [28, 30] if cfg.device.startswith("cuda") else sizes
+    """Quick: 4..16 weight qubits; full: 4..24, then 26 and 28 while they fit the CPU's free memory;
+    on CUDA the 28- and 30-qubit instances (semantic level on the GPU)."""
+    if cfg.quick:
+        sizes = [4, 8, 12, 16]
+    else:
+        fit = int(math.log2(max(free_memory_bytes("cpu"), 1) / (2 * _BYTES_PER_CONFIG)))
+        sizes = [4, 8, 12, 16, 20, 24] + [h for h in (26, 28) if h <= fit]
+    if cfg.device.startswith("cuda"):
+        sizes = [h for h in sizes if h < 28] + [28, 30]
+    return sizes
 
 
 class SinnnQuantum(Benchmark):
