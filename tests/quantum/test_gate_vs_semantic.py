@@ -108,11 +108,14 @@ def test_phase_estimation_joint_distribution(t, n):
 
 
 def test_phase_estimation_paper_toy_marginal():
-    # Two one-qubit weights, phases 0 and 1/4 on a 2-qubit counting register (sinusoidal spec):
-    # uniform over 4 configurations with phases (0, 1/4, 1/4, 1/2)/... marginal is exact.
-    phases = torch.tensor([0.0, 0.25, 0.5, 0.75])
+    # The sinusoidal spec's toy: 4 weight configurations, 2 counting qubits, three configurations
+    # with phase 0 and one with phase 1/2 give the counting marginal [0.75, 0, 0.25, 0].
+    phases = torch.tensor([0.0, 0.0, 0.0, 0.5])
     marginal = phase_estimation_distribution(phases, 2).mean(0)
-    np.testing.assert_allclose(marginal.numpy(), [0.25] * 4, atol=1e-12)
+    np.testing.assert_allclose(marginal.numpy(), [0.75, 0, 0.25, 0], atol=1e-12)
+    circ = phase_estimation_circuit(phases, 2)
+    gate = circ.run(device="cpu", dtype=C128).probabilities(circ["count"])
+    np.testing.assert_allclose(gate.numpy(), [0.75, 0, 0.25, 0], atol=TOL)
 
 
 @pytest.mark.parametrize("n,p", [(2, 1), (4, 2), (6, 1), (8, 3), (10, 2), (12, 1)])

@@ -102,9 +102,10 @@ def _axis(q: int, n: int) -> int:
 def _apply_adjacent(psi: torch.Tensor, n: int, U: torch.Tensor, q: int) -> torch.Tensor:
     """``U`` (``2^k x 2^k``) on the adjacent qubits ``q..q+k-1`` of ``psi [B, 2^n]``.
 
-    One GEMM on ``[B 2^(n-q-k), 2^k, 2^q]``: with the block axis last (``q = 0``) or first (the
-    window at the top) it is a plain product; otherwise the block axis is moved to the front (one
-    copy), as a broadcast batched product of many tiny matrices is far slower.
+    A product on ``[B 2^(n-q-k), 2^k, 2^q]``: with the block axis last (``q = 0``) or first (the
+    window at the top) one GEMM; with ``2^q >= 8`` a batched product; otherwise the block axis is
+    moved to the front (one copy), as batched products of tiny matrices are slow. A one-qubit gate
+    is elementwise.
     """
     k, B = U.shape[0].bit_length() - 1, psi.shape[0]
     A, inner = B * 2 ** (n - q - k), 2**q
@@ -116,6 +117,8 @@ def _apply_adjacent(psi: torch.Tensor, n: int, U: torch.Tensor, q: int) -> torch
         return (psi.reshape(A, 2**k) @ U.T).reshape(B, 2**n)
     if A == 1:
         return (U @ psi.reshape(2**k, inner)).reshape(B, 2**n)
+    if inner >= 8:  # batched product of [2^k, 2^k] with [2^k, inner] blocks
+        return torch.matmul(U, psi.reshape(A, 2**k, inner)).reshape(B, 2**n)
     v = psi.reshape(A, 2**k, inner).transpose(0, 1).reshape(2**k, A * inner)
     return (U @ v).reshape(2**k, A, inner).transpose(0, 1).reshape(B, 2**n)
 
