@@ -11,6 +11,9 @@ __all__ = ["available_benchmarks", "get_benchmark"]
 # name -> "module:Class". Each method's issue adds its benchmarks here.
 _BENCHMARKS: dict[str, str] = {
     "qubo-speed": "qtrain.bench.qubo_speed:QuboSpeed",
+    "qpsbgd-digits": "qtrain.bench.qpsbgd_digits:QPSBGDDigits",
+    "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd_rosenbrock:QPSBGDRosenbrock",
+    "qpsbgd-gcn": "qtrain.bench.qpsbgd_gcn:QPSBGDGCN",
 }
 
 
