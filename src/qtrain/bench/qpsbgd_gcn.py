@@ -24,9 +24,10 @@ from qtrain.nn import BinaryGCN
 
 __all__ = ["QPSBGDGCN"]
 
-LR = {"qpsbgd": 0.1, "bc": 0.3, "signsgd": 0.01, "proxquant": 0.3, "full-precision": 0.01}
+#: The step sizes chosen on the digit pairs (qpsbgd-digits), not tuned again on graphs.
+LR = {"qpsbgd": 0.2, "bc": 0.3, "signsgd": 0.01, "proxquant": 1.0, "full-precision": 0.03}
 #: ProxQuant's pull grows every 10 full-batch steps (an "epoch" here).
-METHOD_KW: dict[str, dict[str, Any]] = {"proxquant": {"reg": 0.1, "steps_per_epoch": 10}}
+METHOD_KW: dict[str, dict[str, Any]] = {"proxquant": {"reg": 0.001, "steps_per_epoch": 10}}
 QPSBGD_KW = {"num_reads": 4, "max_rows": 8, "sampler_params": {"num_sweeps": 100}}
 
 
