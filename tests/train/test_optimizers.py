@@ -26,6 +26,8 @@ TABLE = {
     "qpsbgd-quadratic-diagonal": (qpsbgd(sampler="exact", objective="quadratic",
                                          curvature="diagonal"), True),
     "qpsbgd-projected": (qpsbgd(sampler="exact", projected=True, max_rows=3), True),
+    "qpsbgd-dwave-sa": (qpsbgd(sampler="dwave-sa", num_reads=4, max_rows=8,
+                               sampler_params={"num_sweeps": 100}), True),
     "qpsbgd-tabu": (qpsbgd(sampler="tabu", num_reads=2, max_rows=8,
                            sampler_params={"timeout": 20}), True),
     "bc": (plain(BinaryConnect, lr=0.5), True),

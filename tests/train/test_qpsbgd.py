@@ -155,12 +155,8 @@ def test_gcn_layers_are_trained():
                  sampler_params={"num_sweeps": 50})
     before = [p.detach().clone() for p in model.parameters()]
 
-    def closure():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(g.features)[g.train_mask], g.labels[g.train_mask])
-        loss.backward()
-        return loss
-    opt.step(closure)
+    opt.zero_grad()
+    F.cross_entropy(model(g.features)[g.train_mask], g.labels[g.train_mask]).backward()
     caps = {c.name: c for c in opt._captures.values()}
     assert set(caps) == {"0.lin", "2.lin"}
     # the first layer sees the node features, the second the binary hidden features, N rows each
@@ -168,6 +164,7 @@ def test_gcn_layers_are_trained():
     assert caps["2.lin"].X.shape == (34, 4) and bool((caps["2.lin"].X.abs() == 1).all())
     # its output gradient already carries the propagation: G = A_hat^T dL/dH'
     assert caps["2.lin"].G.shape == (34, 2)
+    opt.step()
     sizes = opt.last_info["qubo_sizes"]
     assert sizes["2.lin"][0] == 2
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
@@ -203,6 +200,15 @@ def test_step_without_captured_inputs_names_the_layer():
     model = BinaryMLP([4, 3, 2])
     opt = QPSBGD(model, sampler="exact")
     with pytest.raises(ValueError, match=r"layer '0' has no captured inputs"):
+        opt.step()
+
+
+def test_a_second_step_needs_a_new_backward_pass():
+    X, y = separable_problem(4, 5, seed=0)
+    model = nn.Sequential(BinaryLinear(5, 2))
+    opt = QPSBGD(model, sampler="exact", max_rows=3)
+    run_step(model, opt, X, y)
+    with pytest.raises(ValueError, match="has no captured inputs/gradients"):
         opt.step()
 
 

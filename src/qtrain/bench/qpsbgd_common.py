@@ -75,7 +75,7 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
                 loss.backward()
                 return loss
 
-            loss_v = float(opt.step(closure))
+            loss_v = float(opt.step(closure).detach())
             sched.step()
             step += 1
             if method == "qpsbgd":

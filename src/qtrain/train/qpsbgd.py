@@ -252,6 +252,7 @@ class QPSBGD(torch.optim.Optimizer):
         """One QP-SBGD step; returns the closure's loss (``None`` without a closure).
 
         ``last_info`` afterwards holds ``qubo_sizes`` (layer -> ``[m, N]``), ``sampler_calls``,
+        ``num_reads``,
         ``solver_time_s`` (sum of the samplers' ``total_ns``), ``formulate_time_s``,
         ``energies`` (mean best energy per layer), ``sampler_info`` and ``fixed_point``.
         """
@@ -332,10 +333,13 @@ class QPSBGD(torch.optim.Optimizer):
                     p.clamp_(-g["clip"], g["clip"])
         for p, _ in params:
             self.state[p]["step"] = t + 1
+        for pr in probs:  # these gradients belong to the old weights: the next step needs new ones
+            pr["cap"].G = None
         self.last_info = {
             "qubo_sizes": {pr["cap"].name: [int(pr["qubo"].num_problems), int(N)]
                            for N, grp in by_size.items() for pr in grp},
             "sampler_calls": len(by_size),
+            "num_reads": self.num_reads,
             "solver_time_s": solver_ns / 1e9,
             "formulate_time_s": t_form,
             "energies": {pr["cap"].name: pr["energy"] for pr in probs if "energy" in pr},
