@@ -79,6 +79,15 @@ def test_gcn_conv_propagates_binary_features():
     torch.testing.assert_close(conv(h).detach(), expected)
     with pytest.raises(ValueError, match="nodes"):
         conv(torch.randn(5, 4))
+    # the sparse propagation gives the same outputs and gradients
+    sparse = BinaryGCNConv(4, 2, A, sparse=True)
+    sparse.lin.weight.data.copy_(conv.lin.weight.data)
+    assert sparse.propagation.is_sparse and not conv.propagation.is_sparse
+    out_d, out_s = conv(h), sparse(h)
+    torch.testing.assert_close(out_s, out_d)
+    out_d.square().sum().backward()
+    out_s.square().sum().backward()
+    torch.testing.assert_close(sparse.lin.weight.grad, conv.lin.weight.grad)
 
 
 def test_builders_and_binary_flags():
