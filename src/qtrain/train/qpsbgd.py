@@ -202,7 +202,7 @@ class QPSBGD(torch.optim.Optimizer):
                              "QP-SBGD needs binary inputs: binarise the data or put a "
                              "BinaryActivation before the layer")
         X, G = self._rows(cap, X, G, gen)
-        active = (G != 0).any(0) if G.shape[0] else torch.zeros(m, dtype=torch.bool)
+        active = (G != 0).any(0) if G.shape[0] else torch.zeros(m, dtype=torch.bool, device=G.device)
         prob = {"cap": cap, "p": p, "group": group, "X": X, "G": G, "active": active}
         if not bool(active.any()):
             return prob
@@ -310,7 +310,7 @@ class QPSBGD(torch.optim.Optimizer):
             cand = pr["decode"](pr["samples"])
             score = self._score(pr, cand)
             best = score.argmax(-1)
-            rows = torch.arange(cand.shape[0])
+            rows = torch.arange(cand.shape[0], device=cand.device)
             choice = cand[rows, best]
             active = pr["active"]
             if self.projected:

@@ -314,10 +314,10 @@ def projected_flip_qubo(X: torch.Tensor, G: torch.Tensor, W: torch.Tensor, eps: 
     Q[:, range(n), range(n)] += flip_penalty
     if slack is not None:
         N = Q.shape[-1]
-        v = torch.zeros(N, dtype=torch.float64)
+        v = torch.zeros(N, dtype=torch.float64, device=Q.device)
         v[:n] = 1
         if slack:
-            v[N - extra:] = torch.tensor(slack, dtype=torch.float64)
+            v[N - extra:] = torch.tensor(slack, dtype=torch.float64, device=Q.device)
         lam_h = 2 * Gn.abs().sum(-1) + penalty_margin
         K = float(hamming_budget)
         Q = Q + lam_h[:, None, None] * (torch.outer(v, v) - 2 * K * torch.diag(v))[None]
