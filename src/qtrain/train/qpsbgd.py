@@ -25,6 +25,7 @@ from qtrain.train.qpsbgd_qubo import (
     normalize_gradients,
     projected_flip_qubo,
     quadratic_direction_qubo,
+    refine_directions,
     sign_objective,
 )
 
@@ -94,6 +95,9 @@ class QPSBGD(torch.optim.Optimizer):
             dropped first, the rest drawn at random): bounds the QUBO size ``n + B (R + 1)``.
         clip: latent weight bound (None: no clipping).
         seed: base seed; step ``t`` uses ``seed + t`` for the sampler and row draws.
+        refine: polish every decoded read by greedy single-flip ascent on the exact sign objective
+            (:func:`~qtrain.train.qpsbgd_qubo.refine_directions`): classical post-processing,
+            off by default so that the sampler alone sets the direction.
 
     Raises:
         ValueError: invalid hyperparameters (at construction); at :meth:`step`, a layer without
@@ -115,7 +119,8 @@ class QPSBGD(torch.optim.Optimizer):
                  num_reads: int = 10, sampler_params: dict[str, Any] | None = None,
                  penalty_margin: float = 0.5, curvature: str = "fisher",
                  flip_penalty: float = 0.0, hamming_budget: int | None = None,
-                 max_rows: int | None = None, clip: float | None = 1.0, seed: int = 0):
+                 max_rows: int | None = None, clip: float | None = 1.0, seed: int = 0,
+                 refine: bool = False):
         if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"Invalid learning rate: {lr!r} (must be > 0)")
         if objective not in _OBJECTIVES:
@@ -141,11 +146,14 @@ class QPSBGD(torch.optim.Optimizer):
                              f"{hamming_budget!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        if refine and (projected or objective != "sign"):
+            raise ValueError("refine=True applies to the sign objective without projection")
         self.sampler = get_sampler(sampler) if isinstance(sampler, str) else sampler
         if not isinstance(self.sampler, QUBOSampler):
             raise ValueError(f"sampler must be a sampler name or a QUBOSampler, got {sampler!r}")
         self.objective, self.projected, self.curvature = objective, projected, curvature
         self.num_reads, self.max_rows, self.seed = num_reads, max_rows, seed
+        self.refine = refine
         self.sampler_params = dict(sampler_params or {})
         self._captures: dict[int, _Capture] = {}
         if isinstance(params, nn.Module):
@@ -308,6 +316,9 @@ class QPSBGD(torch.optim.Optimizer):
             if "samples" not in pr:
                 continue
             cand = pr["decode"](pr["samples"])
+            if self.refine:
+                cand = refine_directions(pr["X"], normalize_gradients(pr["G"]).T, cand,
+                                         pr["group"]["eps"])
             score = self._score(pr, cand)
             best = score.argmax(-1)
             rows = torch.arange(cand.shape[0], device=cand.device)
