@@ -22,6 +22,8 @@ def plain(cls, **fixed):
 TABLE = {
     "qpsbgd-exact": (qpsbgd(sampler="exact", max_rows=3), True),
     "qpsbgd-anneal": (qpsbgd(sampler="anneal", num_reads=4, sampler_params={"num_sweeps": 100}), True),
+    "qpsbgd-anneal-refine": (qpsbgd(sampler="anneal", num_reads=2, refine=True,
+                                    sampler_params={"num_sweeps": 20}), True),
     "qpsbgd-quadratic": (qpsbgd(sampler="exact", objective="quadratic"), True),
     "qpsbgd-quadratic-diagonal": (qpsbgd(sampler="exact", objective="quadratic",
                                          curvature="diagonal"), True),

@@ -203,3 +203,34 @@ def test_bad_input_is_named():
     _, decode = binary_gradient_qubo(X, torch.ones(3, 2))
     with pytest.raises(ValueError, match="at least n=4"):
         decode(torch.zeros(2, 3))
+
+
+def test_refine_directions_reaches_a_local_maximum_no_worse_than_the_start():
+    from qtrain.train.qpsbgd_qubo import refine_directions
+
+    gen = torch.Generator().manual_seed(21)
+    B, n, m, k = 6, 9, 4, 5
+    X = 2 * torch.randint(0, 2, (B, n), generator=gen).double() - 1
+    G = torch.randn(B, m, generator=gen, dtype=torch.float64)
+    d0 = 2 * torch.randint(0, 2, (m, k, n), generator=gen).double() - 1
+    d = refine_directions(X, G, d0)
+    F0, F1 = sign_objective(X, G, d0), sign_objective(X, G, d)
+    assert bool((F1 >= F0 - 1e-12).all()) and bool((F1 > F0 + 1e-12).any())
+    for j in range(n):  # no single flip improves any refined candidate
+        dj = d.clone()
+        dj[..., j] *= -1
+        assert bool((sign_objective(X, G, dj) <= F1 + 1e-12).all())
+    # the global maximiser is a fixed point of the refinement
+    Fall = brute_force_sign(X, G, 0.01)
+    best = all_directions(n)[Fall.argmax(-1)][:, None, :]
+    assert torch.equal(refine_directions(X, G, best), best)
+
+
+def test_qpsbgd_refine_is_only_for_the_plain_sign_objective():
+    from qtrain.nn import BinaryMLP
+    from qtrain.train import QPSBGD
+
+    with pytest.raises(ValueError, match="refine"):
+        QPSBGD(BinaryMLP([4, 2]), refine=True, projected=True)
+    with pytest.raises(ValueError, match="refine"):
+        QPSBGD(BinaryMLP([4, 2]), refine=True, objective="quadratic")
