@@ -103,7 +103,11 @@ def method_table(runs: list[Any], group_key: str, metric: str, extra: tuple[str,
         acc.setdefault((str(r.params.get(group_key, "")), r.method), []).append(r.metrics)
     head = f"| {group_key} | method | {metric} mean ± std | seeds |" + "".join(f" {e} |" for e in extra)
     lines = [head, "|" + "---|" * (4 + len(extra))]
-    for (g, m), ms in sorted(acc.items()):
+    def order(item: tuple[tuple[str, str], Any]) -> tuple[float, str, str]:
+        (g, m), _ = item
+        return (float(g) if g.replace(".", "", 1).isdigit() else math.inf, g, m)
+
+    for (g, m), ms in sorted(acc.items(), key=order):
         v = np.array([x[metric] for x in ms], dtype=float)
         cells = []
         for e in extra:
