@@ -25,7 +25,7 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.torch
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
-	$(BIN)/qtrain bench run qubo-speed --quick
+	$(BIN)/qtrain bench run qpsbgd-digits --quick
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests

@@ -15,6 +15,9 @@ _BENCHMARKS: dict[str, str] = {
     "sinnn-toy": "qtrain.bench.sinnn_toy:SinnnToy",
     "sinnn-sweep": "qtrain.bench.sinnn_sweep:SinnnSweep",
     "sinnn-quantum": "qtrain.bench.sinnn_quantum:SinnnQuantum",
+    "qpsbgd-digits": "qtrain.bench.qpsbgd_digits:QPSBGDDigits",
+    "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd_rosenbrock:QPSBGDRosenbrock",
+    "qpsbgd-gcn": "qtrain.bench.qpsbgd_gcn:QPSBGDGCN",
 }
 
 

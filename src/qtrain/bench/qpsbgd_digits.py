@@ -1,0 +1,186 @@
+"""Benchmark ``qpsbgd-digits``: binary MLPs on digit pairs, QP-SBGD against its baselines.
+
+Part 1, accuracy: pairs 0/2, 1/2, 1/7 of scikit-learn's 8x8 digits binarised to +-1 (stand-in for
+the MNIST pairs of Krahn et al., arXiv:2310.15128); a binary MLP 64-32-2 (hidden sign activations,
+no biases) trained with QP-SBGD (``anneal``, all neurons of a layer in one QUBO batch; and
+``qpsbgd-refine``, the same with every read polished by greedy single-flip ascent on the exact
+objective, :func:`~qtrain.train.qpsbgd_qubo.refine_directions`), BinaryConnect,
+signSGD, ProxQuant and full precision (Adam, same architecture, real weights); mini-batches of 32,
+cosine-decayed step size, the same data, split and initial weights per seed. Metrics: test accuracy
+(mean and std over seeds), QUBO sizes, solver seconds per step, accuracy curves.
+
+Part 2, speed: one QP-SBGD step on the first pair (both layers' QUBO batches), solved by qtrain's
+batched annealer and by dwave-samplers' SA one neuron at a time, with equal reads and sweeps (the
+training setting 4 x 100, and 10 x 1000).
+
+``--quick``: seed 0 only, 4 epochs instead of 10, and the speed part at 4 x 100 only.
+Timing is the sampler's ``total_ns`` (conversion included, compilation warmed up).
+
+An exact solver is not run here: the first layer's QUBO has ``64 + rows (6 + 1)`` variables, beyond
+brute force (26); tests check the encoding exhaustively on small fan-ins instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.qpsbgd_common import fit, method_table, plot_curves, single_thread
+from qtrain.data import digits_pair
+from qtrain.nn import BinaryMLP
+from qtrain.train import QPSBGD
+
+__all__ = ["QPSBGDDigits"]
+
+PAIRS = ((0, 2), (1, 2), (1, 7))
+#: Step sizes per method, chosen once on pair 0/2 (seeds 0-1, 10 epochs) from a three-point grid
+#: per method (BC 0.03/0.1/0.3, signSGD 0.003/0.01/0.03, ProxQuant 0.3/1 x reg 0.001/0.01,
+#: Adam 0.003/0.01/0.03, QP-SBGD 0.05/0.1/0.2); the best of each grid, ties to the smaller.
+#: ``qpsbgd-refine`` (each read polished by greedy ascent on the exact objective) reuses QP-SBGD's.
+LR = {"qpsbgd": 0.2, "qpsbgd-refine": 0.2, "bc": 0.3, "signsgd": 0.01, "proxquant": 1.0,
+      "full-precision": 0.03}
+METHOD_KW: dict[str, dict[str, Any]] = {"proxquant": {"reg": 0.001}}
+QPSBGD_KW = {"num_reads": 4, "max_rows": 8, "sampler_params": {"num_sweeps": 100}}
+#: (reads, sweeps) of the speed part: the training setting above, and dwave-samplers-like 10 x 1000.
+SPEED_SETTINGS = ((4, 100), (10, 1000))
+
+
+def _settings(quick: bool) -> dict[str, Any]:
+    return {"epochs": 4 if quick else 10, "batch_size": 32, "hidden": 32}
+
+
+class QPSBGDDigits(Benchmark):
+    name = "qpsbgd-digits"
+    description = ("binary MLP on digit pairs 0/2, 1/2, 1/7: QP-SBGD (anneal) vs BinaryConnect, "
+                   "signSGD, ProxQuant, full precision; plus one step's solver time vs dwave-samplers")
+    default_seeds = 5
+
+    def tasks(self, cfg: BenchConfig) -> list[Task]:
+        s = _settings(cfg.quick)
+        seeds = cfg.seeds[:1] if cfg.quick else cfg.seeds  # the quick form runs one seed
+        out = []
+        for seed in seeds:
+            for a, b in PAIRS:
+                for method in LR:
+                    out.append(Task(method, seed, {"pair": f"{a}/{b}", **s, "lr": LR[method]}))
+        for reads, sweeps in SPEED_SETTINGS[:1] if cfg.quick else SPEED_SETTINGS:
+            for sampler in ("anneal", "dwave-sa"):
+                out.append(Task(f"speed/{sampler}/{reads}x{sweeps}", seeds[0],
+                                {"pair": "0/2", "part": "speed", "hidden": s["hidden"],
+                                 "num_reads": reads, "num_sweeps": sweeps}))
+        return out
+
+    def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
+        with single_thread():
+            if task.params.get("part") == "speed":
+                return _speed(task, cfg)
+            return _train(task, cfg)
+
+    def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
+        train = [r for r in runs if not r.method.startswith("speed/")]
+        lines = [f"# qpsbgd-digits{' (quick)' if cfg.quick else ''}", "",
+                 "Test accuracy of a binary 64-32-2 MLP (full precision: same net, real weights).", ""]
+        lines += method_table(train, "pair", "test_acc", ("solver_s_per_step", "seconds"))
+        sizes = {r.metrics.get("qubo_sizes") for r in train if r.metrics.get("qubo_sizes")}
+        if sizes:
+            lines += ["", f"QP-SBGD QUBO batches per step (layer: neurons x variables): {sorted(sizes)}"]
+        speed = {r.method: r.metrics for r in runs if r.method.startswith("speed/")}
+        lines += ["", "One QP-SBGD step (both layers' QUBO batches), solver seconds:", "",
+                  "| reads x sweeps | qtrain anneal (batched) | dwave-samplers SA (per neuron) | "
+                  "speed-up |", "|---|---|---|---|"]
+        for reads, sweeps in SPEED_SETTINGS:
+            ours = speed.get(f"speed/anneal/{reads}x{sweeps}")
+            theirs = speed.get(f"speed/dwave-sa/{reads}x{sweeps}")
+            if ours and theirs:
+                lines.append(f"| {reads} x {sweeps} | {ours['solver_s']:.4f} ({ours['device']}) | "
+                             f"{theirs['solver_s']:.4f} | {theirs['solver_s'] / ours['solver_s']:.1f}x |")
+        md = cfg.out_dir / "qpsbgd-digits.md"
+        md.write_text("\n".join(lines) + "\n")
+        png = plot_curves(train, "pair", "test accuracy", "qpsbgd-digits" + (" (quick)" if cfg.quick
+                                                                            else ""),
+                          cfg.out_dir / "qpsbgd-digits.png")
+        return [md, png]
+
+    def summary_extra(self, summary: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        ratios = {}
+        for reads, sweeps in SPEED_SETTINGS:
+            ours = summary.get(f"speed/anneal/{reads}x{sweeps}")
+            theirs = summary.get(f"speed/dwave-sa/{reads}x{sweeps}")
+            if ours and theirs:
+                ratios[f"step_speedup_{reads}x{sweeps}"] = theirs["solver_s"] / ours["solver_s"]
+        return {"ratios": ratios} if ratios else {}
+
+
+def _model(seed: int, hidden: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return BinaryMLP([64, hidden, 2])
+
+
+def _train(task: Task, cfg: BenchConfig) -> dict[str, Any]:
+    p = task.params
+    a, b = (int(v) for v in p["pair"].split("/"))
+    data = digits_pair(a, b, seed=task.seed)
+    model = _model(task.seed, p["hidden"])
+    bs, n = p["batch_size"], len(data.y_train)
+    spe = -(-n // bs)
+    gen = torch.Generator().manual_seed(task.seed)
+    perms: dict[int, torch.Tensor] = {}
+
+    def batch_loss(epoch: int, i: int) -> torch.Tensor:
+        if epoch not in perms:
+            perms[epoch] = torch.randperm(n, generator=gen)
+        idx = perms[epoch][i * bs:(i + 1) * bs]
+        return F.cross_entropy(model(data.X_train[idx]), data.y_train[idx])
+
+    def evaluate() -> float:
+        return float((model(data.X_test).argmax(1) == data.y_test).float().mean())
+
+    method = "qpsbgd" if task.method.startswith("qpsbgd") else task.method
+    kw = dict(METHOD_KW.get(task.method, {}))
+    if task.method == "proxquant":
+        kw["steps_per_epoch"] = spe
+    if method == "qpsbgd":
+        kw = {**QPSBGD_KW, "sampler": "anneal", "seed": task.seed, "refine": task.method.endswith("refine"),
+              "sampler_params": {**QPSBGD_KW["sampler_params"], "device": cfg.device}}
+    out = fit(method, model, lr=p["lr"], epochs=p["epochs"], steps_per_epoch=spe,
+              batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=kw)
+    metrics = {"test_acc": out["final"], "train_loss": out["train_loss"], "seconds": out["seconds"],
+               "curve_steps": [s for s, _ in out["curve"]],
+               "curve_values": [v for _, v in out["curve"]]}
+    if method == "qpsbgd":
+        metrics["solver_s_per_step"] = out["solver_s_per_step"]
+        metrics["sampler_calls_per_step"] = out["sampler_calls_per_step"]
+        metrics["qubo_sizes"] = ", ".join(f"{k}: {m}x{v}" for k, (m, v) in
+                                          sorted(out["qubo_sizes"].items()))
+    return metrics
+
+
+def _speed(task: Task, cfg: BenchConfig) -> dict[str, Any]:
+    """Solver time of one QP-SBGD step (median of 3 after a warm-up), same state for both."""
+    sampler = task.method.split("/")[1]
+    data = digits_pair(0, 2, seed=task.seed)
+    reads, sweeps = task.params["num_reads"], task.params["num_sweeps"]
+    params: dict[str, Any] = {"num_sweeps": sweeps}
+    if sampler == "anneal":
+        params["device"] = cfg.device
+    times, sizes = [], {}
+    for rep in range(4):
+        model = _model(task.seed, task.params["hidden"])
+        opt = QPSBGD(model, sampler=sampler, lr=0.1, num_reads=reads,
+                     max_rows=QPSBGD_KW["max_rows"], sampler_params=params, seed=task.seed)
+        opt.zero_grad()
+        F.cross_entropy(model(data.X_train[:32]), data.y_train[:32]).backward()
+        opt.step()
+        if rep:  # the first is a warm-up (compilation)
+            times.append(opt.last_info["solver_time_s"])
+        sizes = opt.last_info["qubo_sizes"]
+        opt.detach()
+    return {"solver_s": float(np.median(times)), "num_reads": reads, "num_sweeps": sweeps,
+            "device": cfg.device if sampler == "anneal" else "cpu",
+            "problems": int(sum(m for m, _ in sizes.values())),
+            "qubo_sizes": ", ".join(f"{k}: {m}x{v}" for k, (m, v) in sorted(sizes.items()))}

@@ -1,0 +1,104 @@
+"""One optimiser table through the shared conformance kit: QP-SBGD (several solvers) and baselines."""
+
+import pytest
+import torch
+
+from qtrain.testing import assert_optimizer_conforms
+from qtrain.train import QPSBGD, BinaryConnect, ProxQuant, SignSGD
+
+
+def qpsbgd(**fixed):
+    def make(model, **kw):
+        return QPSBGD(model, **{"lr": 0.5, "seed": 0, **fixed, **kw})
+    return make
+
+
+def plain(cls, **fixed):
+    def make(model, **kw):
+        return cls(model.parameters(), **{**fixed, **kw})
+    return make
+
+
+TABLE = {
+    "qpsbgd-exact": (qpsbgd(sampler="exact", max_rows=3), True),
+    "qpsbgd-anneal": (qpsbgd(sampler="anneal", num_reads=4, sampler_params={"num_sweeps": 100}), True),
+    "qpsbgd-anneal-refine": (qpsbgd(sampler="anneal", num_reads=2, refine=True,
+                                    sampler_params={"num_sweeps": 20}), True),
+    "qpsbgd-quadratic": (qpsbgd(sampler="exact", objective="quadratic"), True),
+    "qpsbgd-quadratic-diagonal": (qpsbgd(sampler="exact", objective="quadratic",
+                                         curvature="diagonal"), True),
+    "qpsbgd-projected": (qpsbgd(sampler="exact", projected=True, max_rows=3), True),
+    "qpsbgd-dwave-sa": (qpsbgd(sampler="dwave-sa", num_reads=4, max_rows=8,
+                               sampler_params={"num_sweeps": 100}), True),
+    "qpsbgd-tabu": (qpsbgd(sampler="tabu", num_reads=2, max_rows=8,
+                           sampler_params={"timeout": 20}), True),
+    "bc": (plain(BinaryConnect, lr=0.5), True),
+    "bc-momentum": (plain(BinaryConnect, lr=0.5, momentum=0.9), True),
+    "signsgd": (plain(SignSGD, lr=0.5), True),
+    "proxquant": (plain(ProxQuant, lr=0.5, reg=0.1), False),
+    "full-precision-adam": (plain(torch.optim.Adam, lr=0.1), False),
+}
+# torch's Adam accepts lr=0 (a no-op optimiser); only a negative lr is invalid there
+INVALID = {"full-precision-adam": ({"lr": -1.0},)}
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_optimizer_conforms(name):
+    make, binary = TABLE[name]
+    kw = {"invalid": INVALID[name]} if name in INVALID else {}
+    assert_optimizer_conforms(make, binary=binary, **kw)
+
+
+def test_kit_rejects_an_optimizer_that_ignores_bad_hyperparameters():
+    class Lax(torch.optim.SGD):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, lr=abs(lr) or 0.1)
+
+    with pytest.raises(AssertionError, match="invalid hyperparameters"):
+        assert_optimizer_conforms(plain(Lax), binary=False)
+
+
+def test_kit_rejects_an_optimizer_that_makes_no_progress():
+    class Frozen(torch.optim.SGD):
+        def step(self, closure=None):
+            with torch.enable_grad():
+                return closure() if closure is not None else None
+
+    with pytest.raises(AssertionError, match="did not lower the loss"):
+        assert_optimizer_conforms(plain(Frozen, lr=0.1), binary=False, invalid=())
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"momentum": 1.0}, "momentum"), ({"clip": -1.0}, "clip"), ({"lr": float("inf")}, "learning rate"),
+])
+def test_binaryconnect_rejects(kw, match):
+    with pytest.raises(ValueError, match=match):
+        BinaryConnect([torch.nn.Parameter(torch.zeros(2))], **{"lr": 0.1, **kw})
+
+
+def test_baseline_updates_match_their_formulas():
+    w0 = torch.tensor([0.5, -0.2, 0.95, 0.0])
+    g = torch.tensor([1.0, -2.0, -0.5, 0.0])
+    for cls, kw, expect in [
+        (BinaryConnect, {"lr": 0.1}, (w0 - 0.1 * g).clamp(-1, 1)),
+        (SignSGD, {"lr": 0.1}, (w0 - 0.1 * torch.sign(g)).clamp(-1, 1)),
+        # SGD step, then soft threshold towards +-1 by lr * reg = 0.05
+        (ProxQuant, {"lr": 0.1, "reg": 0.5}, torch.tensor([0.45, 0.05, 1.0, 0.05])),
+    ]:
+        w = torch.nn.Parameter(w0.clone())
+        w.grad = g.clone()
+        cls([w], **kw).step()
+        torch.testing.assert_close(w.detach(), expect, msg=cls.__name__)
+
+
+def test_proxquant_strength_grows_each_epoch():
+    w = torch.nn.Parameter(torch.tensor([0.0]))
+    opt = ProxQuant([w], lr=0.1, reg=1.0, steps_per_epoch=2)
+    pulls = []
+    for _ in range(6):
+        before = float(w.detach())
+        w.grad = torch.zeros(1)
+        opt.step()
+        pulls.append(round(float(w.detach()) - before, 6))
+    # +1 from 0 (sign(0) = +1): pulls of lr*reg*(1 + epoch) towards 1
+    assert pulls[:4] == [0.1, 0.1, 0.2, 0.2]
