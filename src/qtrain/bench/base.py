@@ -61,6 +61,10 @@ class Benchmark(ABC):
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
         """Run one task; return its metrics (JSON-serialisable numbers or short strings)."""
 
+    def summary_extra(self, summary: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        """Derived rows added to the summary (e.g. ratios between methods); default none."""
+        return {}
+
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
         """Write tables and plots for the finished ``runs`` into ``cfg.out_dir``; return the files.
 

@@ -121,4 +121,6 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
     if progress is not None and tasks:
         progress(len(tasks), len(tasks), tasks[-1])
     files = bench.report(runs, cfg)
-    return BenchReport(bench.name, runs, summarize(runs), files, skipped)
+    summary = summarize(runs)
+    summary.update(bench.summary_extra(summary))
+    return BenchReport(bench.name, runs, summary, files, skipped)

@@ -1,0 +1,301 @@
+"""The ``qtrain`` command: solve QUBO files, run benchmarks, browse stored runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Train neural networks with quantum and quantum-inspired optimisers.")
+bench_app = typer.Typer(no_args_is_help=True, help="Named experiments: list and run them.")
+runs_app = typer.Typer(no_args_is_help=True, help="Runs kept in the results store (SQLite).")
+app.add_typer(bench_app, name="bench")
+app.add_typer(runs_app, name="runs")
+
+console = Console()
+
+
+class InputError(Exception):
+    """Bad user input: reported on one line with exit code 2."""
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    params = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--param expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        params[key.strip()] = _parse_value(value)
+    return params
+
+
+def load_problems(path: Path) -> list[tuple[Any, list[Any]]]:
+    """Read a QUBO file: ``{"Q": [[...]], "offset": c}``, a list of those, or a dimod BQM
+    serialised with ``to_serializable``. Returns ``(QUBO, variable labels)`` per problem."""
+    import dimod
+
+    from qtrain.qubo import QUBO
+
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise InputError(f"{path}: the list of problems is empty")
+    problems = []
+    for k, item in enumerate(items):
+        where = f"{path}" + (f" [problem {k}]" if isinstance(data, list) else "")
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: expected an object with key 'Q' or a serialised dimod BQM")
+        try:
+            if item.get("type") == "BinaryQuadraticModel":
+                bqm = dimod.BinaryQuadraticModel.from_serializable(item)
+                labels = list(bqm.variables)
+                problems.append((QUBO.from_bqm(bqm, labels), labels))
+            elif "Q" in item:
+                q = QUBO(item["Q"], item.get("offset", 0.0))
+                if q.batch_shape:
+                    raise InputError(f"{where}: 'Q' must be one square matrix [n, n]")
+                problems.append((q, list(range(q.num_variables))))
+            else:
+                raise InputError(f"{where}: missing key 'Q' (or a dimod BQM with 'type')")
+        except InputError:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InputError(f"{where}: {exc}") from exc
+    return problems
+
+
+@app.command()
+def solve(
+    file: Path = typer.Argument(..., help="JSON file: {'Q': [[...]], 'offset': c}, a list, or a dimod BQM."),
+    sampler: str = typer.Option("anneal", "--sampler", "-s", help="Sampler name (see qtrain.qubo)."),
+    num_reads: int = typer.Option(10, "--num-reads", "-r", help="Reads per problem."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (recorded in info)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Sampler parameter KEY=VALUE (JSON value)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Solve the QUBO(s) in FILE and print the best sample and energy of each."""
+    from qtrain.qubo import QUBO, get_sampler
+
+    try:
+        problems = load_problems(file)
+        params = _parse_params(param)
+        smp = get_sampler(sampler)
+    except InputError as exc:
+        _fail(str(exc))
+    except ValueError as exc:
+        _fail(str(exc))
+    energies, samples, infos = [], [], []
+    try:
+        # Problems of equal size go to the sampler as one batch.
+        by_size: dict[int, list[int]] = {}
+        for k, (q, _) in enumerate(problems):
+            by_size.setdefault(q.num_variables, []).append(k)
+        results: dict[int, tuple[float, list[int]]] = {}
+        for idx in by_size.values():
+            batch = QUBO.stack([problems[k][0].to(problems[idx[0]][0].dtype) for k in idx])
+            res = smp.sample_qubo_batch(batch, num_reads=num_reads, seed=seed, **params)
+            infos.append(res.info)
+            for j, k in enumerate(idx):
+                results[k] = (float(res.energy[j]), [int(v) for v in res.sample[j].tolist()])
+    except (ValueError, TypeError, RuntimeError, ImportError) as exc:
+        _fail(str(exc))
+    for k in range(len(problems)):
+        energies.append(results[k][0])
+        samples.append(results[k][1])
+    info = infos[0] if len(infos) == 1 else {"groups": infos}
+    if as_json:
+        out = {"energy": energies, "sample": samples, "info": info}
+        if any(labels != list(range(len(labels))) for _, labels in problems):
+            out["variables"] = [[str(v) for v in labels] for _, labels in problems]
+        typer.echo(json.dumps(out))
+        return
+    table = Table(title=f"{sampler}: {len(problems)} problem(s), {num_reads} reads")
+    table.add_column("problem", justify="right")
+    table.add_column("n", justify="right")
+    table.add_column("energy", justify="right")
+    table.add_column("sample")
+    for k, (q, _) in enumerate(problems):
+        table.add_row(str(k), str(q.num_variables), f"{energies[k]:.6g}",
+                      "".join(map(str, samples[k])))
+    console.print(table)
+    t = info.get("timing", {}) if "groups" not in info else {}
+    if t:
+        console.print(f"total {t['total_ns'] / 1e6:.1f} ms, seed {info['seed']}")
+
+
+# ------------------------------------------------------------------ bench
+def _store(db: Path | None) -> Any:
+    from qtrain.bench import ResultsStore
+
+    return ResultsStore(db)
+
+
+@bench_app.command("list")
+def bench_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the registered benchmarks."""
+    from qtrain.bench import available_benchmarks, get_benchmark
+
+    rows = [(name, get_benchmark(name).description) for name in available_benchmarks()]
+    if as_json:
+        typer.echo(json.dumps([{"name": n, "description": d} for n, d in rows]))
+        return
+    table = Table(title="benchmarks")
+    table.add_column("name")
+    table.add_column("description")
+    for name, desc in rows:
+        table.add_row(name, desc)
+    console.print(table)
+
+
+def summary_table(title: str, summary: dict[str, dict[str, float]]) -> Table:
+    """A rich table of ``method -> metric -> mean``: wide (a column per metric) when it fits,
+    else long (a row per method and metric)."""
+    metrics = sorted({k for ms in summary.values() for k in ms})
+    table = Table(title=title)
+    table.add_column("method")
+    if len(metrics) <= 6:
+        for m in metrics:
+            table.add_column(m, justify="right")
+        for method, ms in summary.items():
+            table.add_row(method, *(f"{ms[m]:.4g}" if m in ms else "" for m in metrics))
+        return table
+    table.add_column("metric")
+    table.add_column("mean", justify="right")
+    for method, ms in summary.items():
+        for i, (m, v) in enumerate(sorted(ms.items())):
+            table.add_row(method if i == 0 else "", m, f"{v:.4g}", end_section=i == len(ms) - 1)
+    return table
+
+
+@bench_app.command("run")
+def bench_run(
+    name: str = typer.Argument(..., help="Benchmark name (qtrain bench list)."),
+    quick: bool = typer.Option(False, "--quick", help="The short form (about two minutes)."),
+    seeds: int | None = typer.Option(None, "--seeds", help="Number of seeds (0..K-1)."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for tables and plots."),
+    db: Path | None = typer.Option(None, "--db", help="Results database (default $QTRAIN_DB or the user data dir)."),
+    resume: bool = typer.Option(False, "--resume", help="Skip runs already in the store."),
+) -> None:
+    """Run a benchmark; every run is stored, then the summary table is printed."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qtrain.bench import available_benchmarks, run_benchmark
+    from qtrain.qubo.anneal import resolve_device
+
+    if name not in available_benchmarks():
+        _fail(f"unknown benchmark {name!r}; choose one of {available_benchmarks()}")
+    if device not in ("auto", "cpu", "cuda"):
+        _fail(f"--device must be auto, cpu or cuda, got {device!r}")
+    if seeds is not None and seeds < 1:
+        _fail(f"--seeds must be at least 1, got {seeds}")
+    try:
+        dev = resolve_device(device).type
+    except ValueError as exc:
+        _fail(str(exc))
+    store = _store(db)
+    if as_json:
+        report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
+                               store=store, resume=resume)
+        typer.echo(json.dumps(report.to_json()))
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        job = bar.add_task(name, total=None)
+
+        def progress(done: int, total: int, task: Any) -> None:
+            bar.update(job, total=total, completed=done,
+                       description=f"{name}: {task.method} seed {task.seed}")
+
+        report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
+                               store=store, resume=resume, progress=progress)
+    console.print(summary_table(f"{name}{' (quick)' if quick else ''}", report.summary))
+    if report.skipped:
+        console.print(f"{report.skipped} run(s) taken from the store (--resume)")
+    for f in report.files:
+        console.print(f"wrote {f}")
+    console.print(f"runs stored in {store.path}")
+
+
+# ------------------------------------------------------------------ runs
+@runs_app.command("list")
+def runs_list(
+    benchmark: str | None = typer.Option(None, "--benchmark", "-b", help="Only this benchmark."),
+    limit: int = typer.Option(50, "--limit", help="Most recent N runs."),
+    db: Path | None = typer.Option(None, "--db", help="Results database."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List stored runs, most recent first."""
+    import datetime as dt
+
+    records = _store(db).list(benchmark, limit)
+    if as_json:
+        typer.echo(json.dumps([{"id": r.id, "benchmark": r.benchmark, **r.to_json()} for r in records]))
+        return
+    table = Table(title=f"runs ({len(records)})")
+    for col in ("id", "benchmark", "method", "seed", "finished", "seconds"):
+        table.add_column(col)
+    for r in records:
+        when = dt.datetime.fromtimestamp(r.finished).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(str(r.id), r.benchmark, r.method, str(r.seed), when,
+                      f"{r.finished - r.started:.2f}")
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: int = typer.Argument(..., help="Run id (qtrain runs list)."),
+    db: Path | None = typer.Option(None, "--db", help="Results database."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one run: parameters, configuration, environment and metrics."""
+    try:
+        r = _store(db).get(run_id)
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+    full = {"id": r.id, "benchmark": r.benchmark, "method": r.method, "seed": r.seed,
+            "params": r.params, "config": r.config, "environment": r.environment,
+            "metrics": r.metrics, "started": r.started, "finished": r.finished}
+    if as_json:
+        typer.echo(json.dumps(full))
+        return
+    console.print_json(json.dumps(full))
+
+
+def main() -> None:
+    """Entry point of the ``qtrain`` script."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        typer.echo("interrupted: finished runs are kept in the store (use --resume)", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
