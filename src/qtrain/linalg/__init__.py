@@ -10,6 +10,13 @@ from qtrain.linalg.cost import (
     QLSACostModel,
     qlsa_queries,
 )
+from qtrain.linalg.curvature import (
+    BLOCKINGS,
+    CURVATURES,
+    ParamLayout,
+    curvature_blocks,
+    make_blocks,
+)
 from qtrain.linalg.qlsa import SimulatedQLSASolver, hhl_statevector, structural_sparsity
 from qtrain.linalg.regularize import REGULARIZERS, Regularized, Sparsified, regularize, sparsify
 from qtrain.linalg.scheduler import POLICIES, ScheduledSolver, reprice
@@ -26,6 +33,11 @@ from qtrain.linalg.solvers import (
 )
 
 __all__ = [
+    "BLOCKINGS",
+    "CURVATURES",
+    "ParamLayout",
+    "curvature_blocks",
+    "make_blocks",
     "EPS_MAX",
     "KAPPA_MIN",
     "LINEAR_TIMING_KEYS",
