@@ -1,5 +1,6 @@
 """Conformance kits that any sampler, linear solver or optimiser can run."""
 
+from qtrain.testing.linear_solvers import assert_linear_solver_conforms, random_spd
 from qtrain.testing.samplers import assert_sampler_conforms, random_qubo
 
-__all__ = ["assert_sampler_conforms", "random_qubo"]
+__all__ = ["assert_linear_solver_conforms", "assert_sampler_conforms", "random_qubo", "random_spd"]
