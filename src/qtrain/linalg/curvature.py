@@ -83,7 +83,7 @@ class ParamLayout:
         if vector.shape[-1] != self.size:
             raise ValueError(f"vector must have {self.size} entries, got {vector.shape[-1]}")
         parts = vector.split(list(self.numels), dim=-1)
-        return {n: p.reshape(*vector.shape[:-1], *s)
+        return {n: p.reshape((*vector.shape[:-1], *s))
                 for n, p, s in zip(self.names, parts, self.shapes, strict=True)}
 
 
