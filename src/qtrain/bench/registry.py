@@ -11,6 +11,9 @@ __all__ = ["available_benchmarks", "get_benchmark"]
 # name -> "module:Class". Each method's issue adds its benchmarks here.
 _BENCHMARKS: dict[str, str] = {
     "qubo-speed": "qtrain.bench.qubo_speed:QuboSpeed",
+    "qnewton-mlp": "qtrain.bench.qnewton_mlp:QNewtonMLP",
+    "qnewton-cost": "qtrain.bench.qnewton_cost:QNewtonCost",
+    "qnewton-lm": "qtrain.bench.qnewton_lm:QNewtonLM",
 }
 
 

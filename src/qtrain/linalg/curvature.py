@@ -112,6 +112,16 @@ def make_blocks(names: Sequence[str], blocking: str = "tensor",
     return list(groups.values())
 
 
+def _block_loss(model, loss_fn, inputs, targets, base, buffers, lay: ParamLayout):
+    """``theta_b -> L`` with the other parameters fixed at ``base``."""
+
+    def loss(th: torch.Tensor) -> torch.Tensor:
+        p = {**base, **lay.unflatten(th), **buffers}
+        return loss_fn(functional_call(model, p, (inputs,)), targets)
+
+    return loss
+
+
 def curvature_blocks(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor],
                      torch.Tensor], inputs: torch.Tensor, targets: torch.Tensor,
                      kind: str = "hessian", blocks: str | list[list[str]] = "tensor",
@@ -152,40 +162,53 @@ def curvature_blocks(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, to
     base = {n: p.detach() for n, p in (params or dict(model.named_parameters())).items()}
     buffers = dict(model.named_buffers())
     block_names = make_blocks(list(base), blocks) if isinstance(blocks, str) else blocks
-    mats, grads, layouts = [], [], []
-    for names in block_names:
-        lay = ParamLayout.of(base, names)
-        theta = lay.flatten(base)
-
-        def full(th: torch.Tensor, lay: ParamLayout = lay) -> dict[str, torch.Tensor]:
-            return {**base, **lay.unflatten(th), **buffers}
-
-        def loss(th: torch.Tensor, full=full) -> torch.Tensor:
-            return loss_fn(functional_call(model, full(th), (inputs,)), targets)
-
-        def out_i(th: torch.Tensor, x: torch.Tensor, full=full) -> torch.Tensor:
-            return functional_call(model, full(th), (x.unsqueeze(0),)).squeeze(0)
-
-        def loss_i(th: torch.Tensor, x: torch.Tensor, y: torch.Tensor, full=full) -> torch.Tensor:
-            return loss_fn(functional_call(model, full(th), (x.unsqueeze(0),)), y.unsqueeze(0))
-
-        g = grad(loss)(theta)
-        if kind == "hessian":
+    layouts = [ParamLayout.of(base, names) for names in block_names]
+    if kind == "hessian":
+        mats, grads = [], []
+        for lay in layouts:  # one forward-over-reverse Hessian per block, never the full matrix
+            loss = _block_loss(model, loss_fn, inputs, targets, base, buffers, lay)
+            theta = lay.flatten(base)
+            grads.append(grad(loss)(theta))
             M = hessian(loss)(theta)
-        elif kind == "fisher":
-            G = vmap(grad(loss_i), in_dims=(None, 0, 0))(theta, inputs, targets)  # [B, n]
-            M = G.mT @ G / G.shape[0]
+            mats.append(0.5 * (M + M.mT))
+        return mats, grads, layouts
+    # Fisher and Gauss-Newton: per-sample quantities once over the union of the blocks, then
+    # each block is a product of column slices (its diagonal block of the full matrix).
+    union = ParamLayout.of(base, [n for lay in layouts for n in lay.names])
+    theta = union.flatten(base)
+    loss = _block_loss(model, loss_fn, inputs, targets, base, buffers, union)
+    g_all = grad(loss)(theta)
+
+    def full(th: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {**base, **union.unflatten(th), **buffers}
+
+    def out_i(th: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return functional_call(model, full(th), (x.unsqueeze(0),)).squeeze(0)
+
+    def loss_i(th: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return loss_fn(functional_call(model, full(th), (x.unsqueeze(0),)), y.unsqueeze(0))
+
+    if kind == "fisher":
+        G = vmap(grad(loss_i), in_dims=(None, 0, 0))(theta, inputs, targets)      # [B, n]
+    else:
+        J = vmap(jacrev(out_i), in_dims=(None, 0))(theta, inputs)                 # [B, *out, n]
+        outs = vmap(out_i, in_dims=(None, 0))(theta, inputs)                      # [B, *out]
+
+        def ell(o: torch.Tensor, y: torch.Tensor, shape=outs.shape[1:]) -> torch.Tensor:
+            return loss_fn(o.reshape(shape).unsqueeze(0), y.unsqueeze(0))
+
+        Hout = vmap(hessian(ell))(outs.reshape(outs.shape[0], -1), targets)      # [B, m, m]
+        J = J.reshape(J.shape[0], -1, J.shape[-1])
+    mats, grads, start = [], [], 0
+    for lay in layouts:
+        sl = slice(start, start + lay.size)
+        start += lay.size
+        if kind == "fisher":
+            Gb = G[:, sl]
+            M = Gb.mT @ Gb / G.shape[0]
         else:
-            J = vmap(jacrev(out_i), in_dims=(None, 0))(theta, inputs)        # [B, *out, n]
-            outs = vmap(out_i, in_dims=(None, 0))(theta, inputs)              # [B, *out]
-
-            def ell(o: torch.Tensor, y: torch.Tensor, shape=outs.shape[1:]) -> torch.Tensor:
-                return loss_fn(o.reshape(shape).unsqueeze(0), y.unsqueeze(0))
-
-            Hout = vmap(hessian(ell))(outs.reshape(outs.shape[0], -1), targets)  # [B, m, m]
-            J = J.reshape(J.shape[0], -1, J.shape[-1])
-            M = (J.mT @ Hout @ J).mean(0)
+            Jb = J[..., sl]
+            M = (Jb.mT @ Hout @ Jb).mean(0)
         mats.append(0.5 * (M + M.mT))
-        grads.append(g)
-        layouts.append(lay)
+        grads.append(g_all[sl])
     return mats, grads, layouts

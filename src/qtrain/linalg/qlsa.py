@@ -151,7 +151,9 @@ class SimulatedQLSASolver(LinearSolver):
         self.method, self.eps, self.perturb, self.clock_qubits = method, eps, perturb, clock_qubits
         self.cost_model = cost_model if cost_model is not None else QLSACostModel(eps=eps)
 
-    def _solve(self, A, b, seed, **kwargs):
+    def _solve(self, A, b, seed, kappa=None, **kwargs):
+        """``kappa`` (optional, ``[...]``): a condition-number estimate to price with (the
+        scheduler passes its own), instead of ``eigvalsh`` here."""
         if kwargs:
             raise TypeError(f"unknown options for simulated-qlsa: {sorted(kwargs)}")
         info: dict[str, Any] = {"method": self.method}
@@ -165,7 +167,7 @@ class SimulatedQLSASolver(LinearSolver):
             u = torch.randn(x.shape, generator=g, dtype=torch.float64).to(x)
             u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
             x = x + self.eps * torch.linalg.vector_norm(x, dim=-1, keepdim=True) * u
-        info["resources"] = self.resources(A)
+        info["resources"] = self.resources(A, kappa)
         return x, info
 
     def resources(self, A: torch.Tensor, kappa: torch.Tensor | None = None) -> dict[str, Any]:
@@ -175,7 +177,8 @@ class SimulatedQLSASolver(LinearSolver):
             kappa = ev.amax(-1) / ev.amin(-1).clamp_min(torch.finfo(torch.float64).tiny)
         d = structural_sparsity(A)
         N = torch.full(d.shape, A.shape[-1], dtype=torch.float64)
-        cost = self.cost_model.cost(N, kappa.cpu(), d.cpu())
+        kappa = torch.as_tensor(kappa, dtype=torch.float64).cpu()
+        cost = self.cost_model.cost(N, kappa.clamp_max(1e300), d.cpu())
         out: dict[str, Any] = {"N": A.shape[-1], "kappa": kappa.reshape(-1).tolist(),
                                "d": d.reshape(-1).tolist(),
                                "cost_model": self.cost_model.describe()}

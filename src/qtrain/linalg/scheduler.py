@@ -121,7 +121,9 @@ class ScheduledSolver(LinearSolver):
         for flag, child, mat in ((True, self.quantum, Aq), (False, self.classical, A2)):
             sel = (route == flag).nonzero().squeeze(-1).to(A.device)
             if sel.numel():
-                res = child.solve(mat[sel], b2[sel], seed=seed)
+                kw = {"kappa": kappa[sel.cpu()]} if (
+                    flag and isinstance(child, SimulatedQLSASolver)) else {}
+                res = child.solve(mat[sel], b2[sel], seed=seed, **kw)
                 x[sel] = res.x
                 children["quantum" if flag else "classical"] = res.info
         records = []
