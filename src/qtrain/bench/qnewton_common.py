@@ -198,6 +198,8 @@ def projected_times(run: dict[str, Any], eps: float = 0.01) -> dict[str, float]:
             rp = reprice(records, QLSACostModel(profile=p, eps=eps, readout=readout))
             hybrid = base + run["kappa_estimate_s"] + rp["hybrid_solve_s"]
             tag = f"{p}{'+readout' if readout else ''}"
-            out[f"ratio[{tag}]"] = hybrid / classical
-            out[f"qfrac[{tag}]"] = rp["quantum_fraction"]
+            out[f"ratio:{tag}"] = hybrid / classical
+            out[f"qfrac:{tag}"] = rp["quantum_fraction"]
+    # the floor: solves and kappa estimation free, what curvature and backprop leave
+    out["ratio:free-solves"] = base / classical
     return out

@@ -64,10 +64,10 @@ class QNewtonMLP(Benchmark):
         out = [Task(m, s, p) for s in cfg.seeds for m in METHODS]
         if not cfg.quick:  # sweeps over eps_n and the pruning ratio (d), Q-Newton only
             for s in cfg.seeds:
-                out += [Task(f"qnewton[eps_n={e}]", s, {**p, "eps_n": e}) for e in (1e-2, 1e-1)]
-                out += [Task(f"qnewton[k={k}]", s, {**p, "sparsify_k": k}) for k in (8, 32)]
-                out += [Task("qnewton[2 layers]", s, {**p, "layers": 2}),
-                        Task("newton[2 layers]", s, {**p, "layers": 2})]
+                out += [Task(f"qnewton(eps_n={e})", s, {**p, "eps_n": e}) for e in (1e-2, 1e-1)]
+                out += [Task(f"qnewton(k={k})", s, {**p, "sparsify_k": k}) for k in (8, 32)]
+                out += [Task("qnewton(2 layers)", s, {**p, "layers": 2}),
+                        Task("newton(2 layers)", s, {**p, "layers": 2})]
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
@@ -82,7 +82,7 @@ class QNewtonMLP(Benchmark):
             return {"test_loss": float(F.cross_entropy(out, yt)),
                     "test_acc": 100.0 * float((out.argmax(-1) == yt).double().mean())}
 
-        method = task.method.split("[")[0]
+        method = task.method.split("(")[0]
         return train(method, model, F.cross_entropy, data, p, task.seed, cfg.device, evaluate)
 
     def summary_extra(self, summary: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

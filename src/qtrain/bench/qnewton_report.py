@@ -62,9 +62,11 @@ def write_training_report(name: str, runs: list[Any], cfg: Any, *, metric: str,
             cells = []
             for p in profiles:
                 for tag in (p, f"{p}+readout"):
-                    cells.append(f"{_mean(runs, m, f'ratio[{tag}]'):.3g} "
-                                 f"({100 * _mean(runs, m, f'qfrac[{tag}]'):.0f}%)")
+                    cells.append(f"{_mean(runs, m, f'ratio:{tag}'):.3g} "
+                                 f"({100 * _mean(runs, m, f'qfrac:{tag}'):.0f}%)")
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines += ["", "Floor (solves and kappa estimation free): " + ", ".join(
+            f"{m} {_mean(runs, m, 'ratio:free-solves'):.3g}" for m in qmethods)]
         m0 = qmethods[0]
         parts = {k: _mean(runs, m0, k) for k in ("closure_s", "curvature_s", "kappa_estimate_s",
                                                   "solve_s", "projected_classical_s")}
@@ -121,7 +123,7 @@ def write_training_report(name: str, runs: list[Any], cfg: Any, *, metric: str,
         m0 = qmethods[0]
         for off, (lab, suf) in zip((-0.2, 0.2), (("no read-out", ""), ("with read-out",
                                                                          "+readout")), strict=True):
-            ax.bar(x + off, [_mean(runs, m0, f"ratio[{p}{suf}]") for p in profiles], 0.4,
+            ax.bar(x + off, [_mean(runs, m0, f"ratio:{p}{suf}") for p in profiles], 0.4,
                    label=lab)
         ax.axhline(1.0, color="k", lw=0.8)
         ax.axhline(0.1, color="r", lw=0.8, ls=":", label="paper's 90% saving")
