@@ -32,9 +32,9 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def _params(quick: bool) -> dict[str, Any]:
     p = {"seq_len": 16, "d_model": 16, "heads": 2, "num_train": 1024, "num_test": 256,
          "steps": 12, "batch": 32, "eval_every": 3, "lr_sgd": 0.3, "lr_adam": 0.01,
-         "lr_newton": 1.0, "curvature": "fisher", "blocking": "tensor", "eps_n": 1e-2,
-         "max_step_norm": 1.0, "qlsa_eps": 0.01, "route_profile": "attosecond",
-         "kappa_method": "lanczos"}
+         "lr_newton": 1.0, "curvature": "fisher", "blocking": "tensor", "eps_n": 0.1,
+         "max_step_norm": 2.0, "qlsa_eps": 0.01, "route_profile": "attosecond",
+         "kappa_method": "auto"}
     if not quick:
         p.update(steps=60, batch=64, eval_every=10, num_train=4096)
     return p

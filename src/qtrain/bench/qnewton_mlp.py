@@ -46,7 +46,7 @@ def _params(quick: bool) -> dict[str, Any]:
     base = {"hidden": 16, "layers": 1, "steps": 30, "batch": 256, "eval_every": 5,
             "lr_sgd": 0.1, "lr_adam": 0.01, "lr_newton": 1.0, "curvature": "fisher",
             "blocking": "tensor", "eps_n": 1e-3, "max_step_norm": 2.0, "qlsa_eps": 0.01,
-            "route_profile": "attosecond", "kappa_method": "lanczos"}
+            "route_profile": "attosecond", "kappa_method": "auto"}
     if not quick:
         base.update(hidden=32, steps=100, eval_every=10)
     return base

@@ -17,6 +17,8 @@ from qtrain.linalg.solvers import LinearSolver, get_linear_solver
 __all__ = ["POLICIES", "ScheduledSolver", "reprice"]
 
 POLICIES = ("argmin", "threshold", "hysteresis")
+#: ``kappa_method="auto"`` uses eigvalsh up to this block size and Lanczos above it.
+AUTO_EXACT_MAX_N = 256
 
 
 def _route(policy: str, kappa: torch.Tensor, cq: torch.Tensor, cc: torch.Tensor,
@@ -56,7 +58,8 @@ class ScheduledSolver(LinearSolver):
         policy: one of :data:`POLICIES`.
         kappa_threshold: blocks above it stay classical (``"threshold"``/``"hysteresis"``).
         margin: relative hysteresis margin in ``[0, 1)``.
-        kappa_method: ``"exact"``, ``"lanczos"`` or ``"bound"`` (see ``condition_number``).
+        kappa_method: ``"exact"``, ``"lanczos"``, ``"bound"`` (see ``condition_number``) or
+            ``"auto"`` (exact up to ``N = 256``, Lanczos above).
         sparsify_k: prune quantum-routed blocks to the top-``k`` entries per row (symmetrised).
     """
 
@@ -66,7 +69,7 @@ class ScheduledSolver(LinearSolver):
                  classical: LinearSolver | str = "cholesky",
                  quantum_cost: QLSACostModel | None = None,
                  classical_cost: ClassicalCostModel | None = None, policy: str = "threshold",
-                 kappa_threshold: float = 1e4, margin: float = 0.1, kappa_method: str = "exact",
+                 kappa_threshold: float = 1e4, margin: float = 0.1, kappa_method: str = "auto",
                  sparsify_k: int | None = None):
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
@@ -74,8 +77,8 @@ class ScheduledSolver(LinearSolver):
             raise ValueError(f"kappa_threshold must be >= 1, got {kappa_threshold}")
         if not 0 <= margin < 1:
             raise ValueError(f"margin must be in [0, 1), got {margin}")
-        if kappa_method not in ("exact", "lanczos", "bound"):
-            raise ValueError(f"kappa_method must be 'exact', 'lanczos' or 'bound', "
+        if kappa_method not in ("auto", "exact", "lanczos", "bound"):
+            raise ValueError(f"kappa_method must be 'auto', 'exact', 'lanczos' or 'bound', "
                              f"got {kappa_method!r}")
         if sparsify_k is not None and sparsify_k < 1:
             raise ValueError(f"sparsify_k must be >= 1 or None, got {sparsify_k}")
@@ -105,7 +108,10 @@ class ScheduledSolver(LinearSolver):
         step = self._calls if step is None else step
         self._calls += 1
         Aq = sparsify(A2, self.sparsify_k).matrix if self.sparsify_k is not None else A2
-        est = condition_number(Aq, self.kappa_method, return_estimate=True, seed=seed)
+        method = self.kappa_method
+        if method == "auto":
+            method = "exact" if N <= AUTO_EXACT_MAX_N else "lanczos"
+        est = condition_number(Aq, method, return_estimate=True, seed=seed)
         kappa = est.kappa.to(torch.float64).cpu()
         d = structural_sparsity(Aq).cpu()
         Nt = torch.full((B,), float(N), dtype=torch.float64)
