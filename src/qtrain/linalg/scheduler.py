@@ -111,7 +111,8 @@ class ScheduledSolver(LinearSolver):
         method = self.kappa_method
         if method == "auto":
             method = "exact" if N <= AUTO_EXACT_MAX_N else "lanczos"
-        est = condition_number(Aq, method, return_estimate=True, seed=seed)
+        est = condition_number(Aq, method, return_estimate=True, seed=seed, symmetric=True,
+                               check=False)  # solve() has checked A
         kappa = est.kappa.to(torch.float64).cpu()
         d = structural_sparsity(Aq).cpu()
         Nt = torch.full((B,), float(N), dtype=torch.float64)
