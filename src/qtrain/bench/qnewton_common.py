@@ -200,6 +200,8 @@ def projected_times(run: dict[str, Any], eps: float = 0.01) -> dict[str, float]:
             tag = f"{p}{'+readout' if readout else ''}"
             out[f"ratio:{tag}"] = hybrid / classical
             out[f"qfrac:{tag}"] = rp["quantum_fraction"]
+            # the paper's accounting: the linear solves alone
+            out[f"solve_ratio:{tag}"] = rp["hybrid_solve_s"] / max(rp["classical_solve_s"], 1e-300)
     # the floor: solves and kappa estimation free, what curvature and backprop leave
     out["ratio:free-solves"] = base / classical
     return out

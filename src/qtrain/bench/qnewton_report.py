@@ -65,6 +65,11 @@ def write_training_report(name: str, runs: list[Any], cfg: Any, *, metric: str,
                     cells.append(f"{_mean(runs, m, f'ratio:{tag}'):.3g} "
                                  f"({100 * _mean(runs, m, f'qfrac:{tag}'):.0f}%)")
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines += ["", "The paper's accounting, the linear solves alone (hybrid solve time / "
+                  "classical solve time): " + ", ".join(
+                      f"{p} {_mean(runs, m, f'solve_ratio:{p}'):.3g} (read-out "
+                      f"{_mean(runs, m, f'solve_ratio:{p}+readout'):.3g})"
+                      for m in qmethods[:1] for p in profiles)]
         lines += ["", "Floor (solves and kappa estimation free): " + ", ".join(
             f"{m} {_mean(runs, m, 'ratio:free-solves'):.3g}" for m in qmethods)]
         m0 = qmethods[0]
