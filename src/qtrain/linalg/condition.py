@@ -172,7 +172,8 @@ def condition_number(A: torch.Tensor | Callable[[torch.Tensor], torch.Tensor],
     * ``"bound"``: the Frobenius/determinant upper bound
       ``kappa <= sqrt((1 + x) / (1 - x))``, ``x = sqrt(1 - (n / ||A||_F^2)^n det(A)^2)``,
       evaluated in log space with ``slogdet`` (``~(2/3) N^3`` flops); exact for ``n = 2``
-      (``[[1, 2], [3, 4]]`` gives 14.933).
+      (``[[1, 2], [3, 4]]`` gives 14.933). The bound grows exponentially with ``N`` and
+      reads ``inf`` once it exceeds float64's range (large, ill-conditioned blocks).
 
     Args:
         A: matrices ``[..., N, N]``, or (``"lanczos"`` only) a callable ``[..., N] -> [..., N]``

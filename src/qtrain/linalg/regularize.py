@@ -104,6 +104,15 @@ def sparsify(A: torch.Tensor, k: int) -> Sparsified:
 
     Raises:
         ValueError: ``k < 1`` or a malformed ``A``.
+
+    Example:
+        >>> A = torch.tensor([[4.0, 3.0, 0.1], [3.0, 5.0, 0.2], [0.1, 0.2, 6.0]])
+        >>> S = sparsify(A, 1)
+        >>> int(S.d), bool((S.matrix == S.matrix.T).all())
+        (2, True)
+
+    References:
+        Li, Liu, Wang, Chen, arXiv:2405.00252 (Q-Newton), sparsification for the QLSA's ``d``.
     """
     check_system(A, symmetric=True)
     if isinstance(k, bool) or int(k) != k or k < 1:

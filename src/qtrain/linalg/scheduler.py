@@ -61,6 +61,21 @@ class ScheduledSolver(LinearSolver):
         kappa_method: ``"exact"``, ``"lanczos"``, ``"bound"`` (see ``condition_number``) or
             ``"auto"`` (exact up to ``N = 256``, Lanczos above).
         sparsify_k: prune quantum-routed blocks to the top-``k`` entries per row (symmetrised).
+
+    Raises:
+        ValueError: an unknown policy or kappa method, ``margin`` outside ``[0, 1)``,
+            ``kappa_threshold < 1``, ``sparsify_k < 1``; at ``solve`` see ``check_system``.
+
+    Example:
+        >>> s = ScheduledSolver(quantum_cost=QLSACostModel(profile="attosecond"))
+        >>> A = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
+        >>> r = s.solve(A, torch.ones(2, dtype=torch.float64))
+        >>> sorted(r.info["schedule"][0])[:3]
+        ['N', 'block', 'cost_classical_s']
+
+    References:
+        Li, Liu, Wang, Chen, arXiv:2405.00252 (Q-Newton's scheduling); Jennings et al.,
+        arXiv:2305.11352 (the quantum cost).
     """
 
     name = "scheduled"
@@ -169,6 +184,9 @@ def reprice(records: list[dict[str, Any]], quantum_cost: QLSACostModel,
     Returns:
         ``hybrid_solve_s`` (sum of the routed costs), ``classical_solve_s`` (all classical),
         ``quantum_fraction`` (share of blocks routed quantum).
+
+    References:
+        Li, Liu, Wang, Chen, arXiv:2405.00252 (the projected hybrid time).
     """
     if not records:
         return {"hybrid_solve_s": 0.0, "classical_solve_s": 0.0, "quantum_fraction": 0.0}
