@@ -107,9 +107,9 @@ def sparsify(A: torch.Tensor, k: int) -> Sparsified:
 
     Example:
         >>> A = torch.tensor([[4.0, 3.0, 0.1], [3.0, 5.0, 0.2], [0.1, 0.2, 6.0]])
-        >>> S = sparsify(A, 1)
+        >>> S = sparsify(A, 2)  # row 2 keeps (2, 1); symmetrising gives row 1 three entries
         >>> int(S.d), bool((S.matrix == S.matrix.T).all())
-        (2, True)
+        (3, True)
 
     References:
         Li, Liu, Wang, Chen, arXiv:2405.00252 (Q-Newton), sparsification for the QLSA's ``d``.
