@@ -54,7 +54,8 @@ class ScheduledSolver(LinearSolver):
         quantum: the quantum child (default ``SimulatedQLSASolver()``) or its name.
         classical: the classical child (default ``"cholesky"``) or its name.
         quantum_cost: prices the quantum branch (default: the quantum child's ``cost_model``).
-        classical_cost: prices the classical branch (default: measured Cholesky time).
+        classical_cost: prices the classical branch (default: measured Cholesky time on the
+            blocks' own device and dtype, measured once per size).
         policy: one of :data:`POLICIES`.
         kappa_threshold: blocks above it stay classical (``"threshold"``/``"hysteresis"``).
         margin: relative hysteresis margin in ``[0, 1)``.
@@ -103,8 +104,8 @@ class ScheduledSolver(LinearSolver):
         qc = quantum_cost if quantum_cost is not None else getattr(self.quantum, "cost_model",
                                                                    None)
         self.quantum_cost = qc if qc is not None else QLSACostModel()
-        self.classical_cost = classical_cost if classical_cost is not None else \
-            ClassicalCostModel()
+        self.classical_cost = classical_cost
+        self._measured: dict[str, ClassicalCostModel] = {}
         self.policy, self.kappa_threshold, self.margin = policy, kappa_threshold, margin
         self.kappa_method, self.sparsify_k = kappa_method, sparsify_k
         self.log: list[dict[str, Any]] = []
@@ -132,7 +133,7 @@ class ScheduledSolver(LinearSolver):
         d = structural_sparsity(Aq).cpu()
         Nt = torch.full((B,), float(N), dtype=torch.float64)
         cq = self.quantum_cost.time(Nt, kappa.clamp_max(1e300), d)
-        cc = self.classical_cost.time(Nt)
+        cc = self._classical_model(A.device, A.dtype).time(Nt)
         prev = None
         if self.policy == "hysteresis" and all(i in self._previous for i in ids):
             prev = torch.tensor([self._previous[i] for i in ids])
@@ -160,6 +161,14 @@ class ScheduledSolver(LinearSolver):
                 "kappa_estimate_cost": est.cost, "children": children,
                 "policy": self.policy}
         return x.reshape(*batch, N), info
+
+    def _classical_model(self, device: torch.device, dtype: torch.dtype) -> ClassicalCostModel:
+        if self.classical_cost is not None:
+            return self.classical_cost
+        key = f"{device}/{dtype}"
+        if key not in self._measured:
+            self._measured[key] = ClassicalCostModel("measured", device=device, dtype=dtype)
+        return self._measured[key]
 
     def reset(self) -> None:
         """Forget the log and the hysteresis memory."""
