@@ -158,3 +158,12 @@ def test_missing_model_batch_or_kind_is_refused():
     opt2 = QNewton(other.parameters(), model=model, loss_fn=F.cross_entropy)
     with pytest.raises(ValueError, match="not parameters of model"):
         opt2.step(lambda: F.cross_entropy(model(x), y), batch=(x, y))
+
+
+def test_weight_decay_enters_gradient_and_curvature():
+    A, c, w, f = _quadratic(seed=4)
+    opt = QNewton([w], lr=1.0, regularizer="fixed", lam=0.0, max_step_norm=None,
+                  weight_decay=0.5)
+    opt.step(f)
+    # minimiser of 0.5 w^T A w - c^T w + 0.25 ||w||^2 in one exact Newton step
+    assert torch.allclose(w.detach(), torch.linalg.solve(A + 0.5 * torch.eye(6).double(), c))

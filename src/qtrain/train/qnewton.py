@@ -272,10 +272,13 @@ class QNewton(torch.optim.Optimizer):
         with torch.enable_grad():
             loss, blocks, mats, grads, t_curv = self._curvature(closure, batch)
         t1 = time.perf_counter()
-        for blk, g in zip(blocks, grads, strict=True):  # weight decay joins the gradient
-            wd = torch.cat([p.detach().reshape(-1) * self._group_of(p)["weight_decay"]
-                            for p in blk])
-            g.add_(wd)
+        for i, (blk, g) in enumerate(zip(blocks, grads, strict=True)):
+            # L2 weight decay (wd/2) ||theta||^2: wd theta joins the gradient, wd I the curvature
+            wd = torch.cat([torch.full((p.numel(),), float(self._group_of(p)["weight_decay"]),
+                                       dtype=g.dtype, device=g.device) for p in blk])
+            if bool((wd > 0).any()):
+                g.add_(wd * torch.cat([p.detach().reshape(-1).to(g.dtype) for p in blk]))
+                mats[i] = mats[i] + torch.diag(wd)
         dirs, info = self._directions(mats, grads)
         synchronize(grads[0].device)
         t2 = time.perf_counter()
