@@ -186,13 +186,15 @@ class QNewtonCost(Benchmark):
             fig.savefig(png1, dpi=100)
             plt.close(fig)
             fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-            for p, v in surf.items():
+            for i, (p, v) in enumerate(surf.items()):
+                col = f"C{i}"  # one colour per profile; line style marks the variant
                 for tag, ls in (("dense", "-"), ("d8", "--"), ("d8+readout", ":")):
                     k = np.array(v[f"crossover_kappa:{tag}"], dtype=float)
-                    axes[0].plot(Nlist, np.where(k > 0, k, np.nan), ls=ls, label=f"{p} {tag}")
-                axes[1].plot(v["vs_d"]["d"], v["vs_d"]["s"], marker="o", label=p)
-                axes[2].plot(v["vs_eps"]["eps"], v["vs_eps"]["s"], marker="o", label=p)
-                axes[2].plot(v["vs_eps"]["eps"], v["vs_eps"]["s_readout"], ls=":",
+                    axes[0].plot(Nlist, np.where(k > 0, k, np.nan), ls=ls, color=col,
+                                 label=f"{p} {tag}")
+                axes[1].plot(v["vs_d"]["d"], v["vs_d"]["s"], marker="o", color=col, label=p)
+                axes[2].plot(v["vs_eps"]["eps"], v["vs_eps"]["s"], marker="o", color=col, label=p)
+                axes[2].plot(v["vs_eps"]["eps"], v["vs_eps"]["s_readout"], ls=":", color=col,
                              label=f"{p} + read-out")
             axes[0].set(xscale="log", yscale="log", xlabel="N", ylabel="crossover kappa*",
                         title="quantum cheaper below the line")
