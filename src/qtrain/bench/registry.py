@@ -18,6 +18,9 @@ _BENCHMARKS: dict[str, str] = {
     "qpsbgd-digits": "qtrain.bench.qpsbgd_digits:QPSBGDDigits",
     "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd_rosenbrock:QPSBGDRosenbrock",
     "qpsbgd-gcn": "qtrain.bench.qpsbgd_gcn:QPSBGDGCN",
+    "qnewton-mlp": "qtrain.bench.qnewton_mlp:QNewtonMLP",
+    "qnewton-cost": "qtrain.bench.qnewton_cost:QNewtonCost",
+    "qnewton-lm": "qtrain.bench.qnewton_lm:QNewtonLM",
 }
 
 

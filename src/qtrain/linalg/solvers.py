@@ -1,0 +1,283 @@
+"""The linear-solver interface: ``solve(A, b) -> SolveResult``, batched over blocks, plus the
+classical solvers ``cholesky`` and ``cg`` and the registry ``get_linear_solver(name)``."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+__all__ = [
+    "LINEAR_TIMING_KEYS",
+    "CGSolver",
+    "CholeskySolver",
+    "LinearSolver",
+    "SolveResult",
+    "available_linear_solvers",
+    "check_system",
+    "get_linear_solver",
+    "register_linear_solver",
+    "relative_residual",
+    "synchronize",
+]
+
+#: Keys of ``info["timing"]`` (integer nanoseconds), identical for every linear solver.
+LINEAR_TIMING_KEYS = ("preprocessing_ns", "solve_ns", "postprocessing_ns", "total_ns")
+
+
+@dataclass
+class SolveResult:
+    """The answer of a linear solver for a batch of systems ``A x = b``.
+
+    Attributes:
+        x: solutions, shape ``[..., N]`` (same batch shape, dtype and device as ``b``).
+        residual: relative residuals ``||A x - b|| / ||b||`` (0 where ``b = 0``), shape ``[...]``.
+        info: ``timing`` (ns, keys :data:`LINEAR_TIMING_KEYS`), ``seed``, ``solver`` and
+            solver-specific entries; quantum solvers add ``resources`` (queries, gates, projected
+            hardware time), never mixed with the measured timing.
+    """
+
+    x: torch.Tensor
+    residual: torch.Tensor
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for queued kernels on ``device`` (CUDA) so wall-clock timings are honest."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def check_system(A: torch.Tensor, b: torch.Tensor | None = None, *, symmetric: bool = True,
+                 name: str = "A", atol: float | None = None) -> None:
+    """Refuse a malformed system before any work.
+
+    Args:
+        A: matrices ``[..., N, N]``.
+        b: right-hand sides ``[..., N]`` (optional).
+        symmetric: require ``A == A^T`` up to ``atol`` (default ``1e-6 * max|A|`` in float64,
+            ``1e-4 * max|A|`` in lower precision).
+        name: the argument's name in error messages.
+
+    Raises:
+        TypeError: ``A``/``b`` are not floating-point tensors.
+        ValueError: non-square or empty ``A``, ``b`` of the wrong shape, non-finite entries, a
+            non-symmetric ``A`` where symmetry is required.
+    """
+    if not isinstance(A, torch.Tensor) or not A.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point torch.Tensor, got {type(A).__name__}"
+                        + (f" of dtype {A.dtype}" if isinstance(A, torch.Tensor) else ""))
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2] or A.shape[-1] == 0:
+        raise ValueError(f"{name} must be a batch of non-empty square matrices [..., N, N], "
+                         f"got shape {tuple(A.shape)}")
+    if not bool(torch.isfinite(A).all()):
+        raise ValueError(f"{name} has non-finite entries (nan or inf)")
+    if b is not None:
+        if not isinstance(b, torch.Tensor) or not b.is_floating_point():
+            raise TypeError(f"b must be a floating-point torch.Tensor, got {type(b).__name__}")
+        if tuple(b.shape) != tuple(A.shape[:-1]):
+            raise ValueError(f"b must have shape {tuple(A.shape[:-1])} (A's batch shape and N), "
+                             f"got {tuple(b.shape)}")
+        if not bool(torch.isfinite(b).all()):
+            raise ValueError("b has non-finite entries (nan or inf)")
+    if symmetric:
+        scale = float(A.abs().max()) if A.numel() else 0.0
+        tol = atol if atol is not None else (1e-6 if A.dtype == torch.float64 else 1e-4) * scale
+        asym = float((A - A.mT).abs().max())
+        if asym > tol:
+            raise ValueError(f"{name} must be symmetric: max |{name} - {name}^T| = {asym:.3g} "
+                             f"exceeds {tol:.3g}")
+
+
+def relative_residual(A: torch.Tensor, x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``||A x - b||_2 / ||b||_2`` per system (``||A x||`` where ``b = 0``)."""
+    r = torch.linalg.vector_norm((A @ x.unsqueeze(-1)).squeeze(-1) - b, dim=-1)
+    nb = torch.linalg.vector_norm(b, dim=-1)
+    return torch.where(nb > 0, r / nb.clamp_min(torch.finfo(b.dtype).tiny), r)
+
+
+class LinearSolver(ABC):
+    """A solver of batches of systems ``A x = b``, ``A``: ``[..., N, N]``, ``b``: ``[..., N]``.
+
+    Subclasses set ``name`` and ``requires_symmetric`` and implement :meth:`_solve`, a pure
+    function of tensors; :meth:`solve` checks the input, times the call (synchronised on CUDA)
+    and computes the residuals. Composites (the scheduler) are solvers themselves.
+    """
+
+    name: str = ""
+    requires_symmetric: bool = True
+    quantum: bool = False
+
+    def solve(self, A: torch.Tensor, b: torch.Tensor, *, seed: int | None = None,
+              **kwargs: Any) -> SolveResult:
+        """Solve every system of the batch.
+
+        Args:
+            A: matrices ``[..., N, N]`` (symmetric where ``requires_symmetric``).
+            b: right-hand sides ``[..., N]``.
+            seed: seed of any randomness (recorded in ``info["seed"]``; default 0).
+            **kwargs: solver-specific options.
+
+        Returns:
+            A :class:`SolveResult`.
+
+        Raises:
+            ValueError/TypeError: see :func:`check_system`.
+        """
+        t0 = time.perf_counter_ns()
+        check_system(A, b, symmetric=self.requires_symmetric)
+        seed = 0 if seed is None else int(seed)
+        t1 = time.perf_counter_ns()
+        x, info = self._solve(A, b, seed, **kwargs)
+        synchronize(A.device)
+        t2 = time.perf_counter_ns()
+        residual = relative_residual(A, x, b)
+        t3 = time.perf_counter_ns()
+        info = dict(info)
+        info.update(solver=self.name, seed=seed, timing={
+            "preprocessing_ns": t1 - t0, "solve_ns": t2 - t1, "postprocessing_ns": t3 - t2,
+            "total_ns": t3 - t0})
+        return SolveResult(x, residual, info)
+
+    @abstractmethod
+    def _solve(self, A: torch.Tensor, b: torch.Tensor, seed: int,
+               **kwargs: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Return the solutions ``[..., N]`` and solver-specific ``info`` entries."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class CholeskySolver(LinearSolver):
+    """Direct solve by Cholesky factorisation ``A = L L^T`` (``(1/3) N^3`` flops per block).
+
+    Blocks that are not positive definite fall back to an LU solve (``fallback="lu"``, counted in
+    ``info["fallbacks"]``) or raise (``fallback="raise"``).
+
+    Example:
+        >>> A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
+        >>> CholeskySolver().solve(A, torch.tensor([1.0, 2.0], dtype=torch.float64)).x
+        tensor([0.0909, 0.6364], dtype=torch.float64)
+    """
+
+    name = "cholesky"
+
+    def __init__(self, fallback: str = "lu"):
+        if fallback not in ("lu", "raise"):
+            raise ValueError(f"fallback must be 'lu' or 'raise', got {fallback!r}")
+        self.fallback = fallback
+
+    def _solve(self, A, b, seed, **kwargs):
+        if kwargs:
+            raise TypeError(f"unknown options for cholesky: {sorted(kwargs)}")
+        L, bad = torch.linalg.cholesky_ex(A)
+        failed = bad != 0
+        x = torch.cholesky_solve(b.unsqueeze(-1), L).squeeze(-1)
+        nfail = int(failed.sum())
+        if nfail:
+            if self.fallback == "raise":
+                raise ValueError(f"A is not positive definite in {nfail} block(s); use "
+                                 "fallback='lu' or regularise A")
+            x = torch.where(failed.unsqueeze(-1), torch.linalg.solve(A, b), x)
+        return x, {"fallbacks": nfail}
+
+
+class CGSolver(LinearSolver):
+    """Conjugate gradients (Hestenes & Stiefel 1952), all blocks of the batch at once.
+
+    Iterates ``x_{k+1} = x_k + alpha_k p_k`` until ``||r_k|| <= tol ||b||`` for every block or
+    ``max_iter`` steps; converged blocks are frozen. Needs ``N`` steps at most in exact arithmetic,
+    about ``sqrt(kappa) ln(2/tol) / 2`` in practice (a symmetric positive definite ``A``).
+
+    Args:
+        tol: relative residual target.
+        max_iter: iteration cap (default ``2 N``).
+    """
+
+    name = "cg"
+
+    def __init__(self, tol: float = 1e-10, max_iter: int | None = None):
+        if not tol > 0:
+            raise ValueError(f"tol must be positive, got {tol}")
+        if max_iter is not None and max_iter < 1:
+            raise ValueError(f"max_iter must be at least 1, got {max_iter}")
+        self.tol, self.max_iter = tol, max_iter
+
+    def _solve(self, A, b, seed, **kwargs):
+        if kwargs:
+            raise TypeError(f"unknown options for cg: {sorted(kwargs)}")
+        x, iters = conjugate_gradient(lambda v: (A @ v.unsqueeze(-1)).squeeze(-1), b,
+                                      tol=self.tol, max_iter=self.max_iter or 2 * b.shape[-1])
+        return x, {"iterations": iters, "matvecs": iters}
+
+
+def conjugate_gradient(matvec, b: torch.Tensor, tol: float = 1e-10,
+                       max_iter: int = 1000) -> tuple[torch.Tensor, int]:
+    """Batched CG on ``matvec`` (``[..., N] -> [..., N]``); returns ``(x, iterations)``."""
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = r.clone()
+    rs = (r * r).sum(-1)
+    target = (tol * torch.linalg.vector_norm(b, dim=-1)) ** 2
+    it = 0
+    while it < max_iter:
+        active = rs > target
+        if not bool(active.any()):
+            break
+        Ap = matvec(p)
+        pAp = (p * Ap).sum(-1)
+        alpha = torch.where(active, rs / torch.where(pAp == 0, torch.ones_like(pAp), pAp),
+                            torch.zeros_like(rs))
+        x = x + alpha.unsqueeze(-1) * p
+        r = r - alpha.unsqueeze(-1) * Ap
+        rs_new = (r * r).sum(-1)
+        beta = torch.where(active, rs_new / torch.where(rs == 0, torch.ones_like(rs), rs),
+                           torch.zeros_like(rs))
+        p = r + beta.unsqueeze(-1) * p
+        rs = rs_new
+        it += 1
+    return x, it
+
+
+# name -> "module:Class", imported on first use.
+_REGISTRY: dict[str, str] = {
+    "cholesky": "qtrain.linalg.solvers:CholeskySolver",
+    "cg": "qtrain.linalg.solvers:CGSolver",
+    "simulated-qlsa": "qtrain.linalg.qlsa:SimulatedQLSASolver",
+    "scheduled": "qtrain.linalg.scheduler:ScheduledSolver",
+}
+
+
+def register_linear_solver(name: str, target: str) -> None:
+    """Register ``"module:Class"`` under ``name``."""
+    if ":" not in target:
+        raise ValueError(f"target must look like 'package.module:Class', got {target!r}")
+    _REGISTRY[name] = target
+
+
+def available_linear_solvers() -> list[str]:
+    """Names :func:`get_linear_solver` accepts."""
+    return sorted(_REGISTRY)
+
+
+def get_linear_solver(name: str | LinearSolver, **kwargs: Any) -> LinearSolver:
+    """The linear solver registered as ``name``, constructed with ``kwargs``.
+
+    Names: ``cholesky`` (direct), ``cg`` (conjugate gradients), ``simulated-qlsa`` (a simulated
+    quantum linear-system solver with a modelled quantum cost), ``scheduled`` (routes each block
+    to a quantum or classical child). A :class:`LinearSolver` instance passes through.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+    """
+    if isinstance(name, LinearSolver):
+        return name
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown linear solver {name!r}; choose one of "
+                         f"{available_linear_solvers()}")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)(**kwargs)
