@@ -104,3 +104,28 @@ def test_dwave_mock_embedding_cached_and_reported():
 
 def test_dwave_mock_conforms():
     assert_sampler_conforms(get_sampler("dwave", child=mock_qpu()), sizes=(1, 4, 6), num_reads=20)
+
+
+def test_compiled_preparation_matches_torch_beta_range_and_couplings():
+    """The one-pass numba preparation gives the same W, d and automatic beta range as the torch path."""
+    import numpy as np
+
+    from qtrain.qubo.anneal import _betas_from_stats, _prepare_kernel_arrays, default_beta_range
+
+    rng = np.random.default_rng(3)
+    for Q in (rng.uniform(-1, 1, (5, 30, 30)), rng.integers(-3, 4, (4, 12, 12)).astype(float),
+              np.zeros((2, 5, 5))):
+        q = QUBO(torch.from_numpy(Q))
+        W, d, stats = _prepare_kernel_arrays(q, np.dtype("float64"))
+        assert np.allclose(W, q.couplings().numpy()) and np.allclose(d, q.linear().numpy())
+        torch.testing.assert_close(_betas_from_stats(torch.from_numpy(stats), q.num_variables),
+                                   default_beta_range(q), rtol=1e-12, atol=0)
+
+
+def test_non_finite_entries_are_found_even_when_the_sum_is_finite_or_overflows():
+    big = torch.full((3, 3), 1e308, dtype=torch.float64)  # finite entries whose sum overflows
+    QUBO(big)
+    bad = torch.zeros(3, 3)
+    bad[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="Q must be finite"):
+        QUBO(bad)

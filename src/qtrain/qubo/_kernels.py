@@ -100,6 +100,46 @@ def _fields(W, d, x, f, n):
 
 
 @njit(parallel=True, cache=True)
+def prepare_dense(Q, W, d, stats):
+    """One pass over every problem: kernel arrays and the statistics of the automatic beta range.
+
+    Writes ``W = Q + Q^T`` with zero diagonal and ``d = diag Q`` (in the dtype of ``W``), and per
+    problem ``stats[b] = (max_i (|m_i| + 3 s_i), min_i ||(d_i, W_i)||_2, smallest non-zero
+    |coefficient|)`` with ``m_i = d_i + sum_j W_ij / 2`` and ``s_i = ||W_i||_2 / 2``, accumulated in
+    float64 (see ``qtrain.qubo.anneal.default_beta_range``). ``inf`` marks "no non-zero coefficient".
+    """
+    B = Q.shape[0]
+    n = Q.shape[1]
+    for b in prange(B):
+        hot = 0.0
+        rowmin = np.inf
+        floor = np.inf
+        for i in range(n):
+            di = np.float64(Q[b, i, i])
+            d[b, i] = di
+            s1 = 0.0
+            s2 = 0.0
+            for j in range(n):
+                if j == i:
+                    W[b, i, j] = 0.0
+                    continue
+                w = np.float64(Q[b, i, j]) + np.float64(Q[b, j, i])
+                W[b, i, j] = w
+                s1 += w
+                s2 += w * w
+                aw = abs(w)
+                if aw > 0.0 and aw < floor:
+                    floor = aw
+            hot = max(hot, abs(di + s1 / 2.0) + 1.5 * np.sqrt(s2))
+            rowmin = min(rowmin, np.sqrt(di * di + s2))
+            if di != 0.0 and abs(di) < floor:
+                floor = abs(di)
+        stats[b, 0] = hot
+        stats[b, 1] = rowmin
+        stats[b, 2] = floor
+
+
+@njit(parallel=True, cache=True)
 def anneal_dense(W, d, betas, x0, seeds, polish, block, out):
     """Metropolis simulated annealing on dense QUBOs, in place into ``out``.
 

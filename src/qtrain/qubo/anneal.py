@@ -43,17 +43,23 @@ def default_beta_range(qubo: QUBO) -> torch.Tensor:
     sweeps where the state still moves, and the coefficient floor keeps integer problems exact.
     """
     Q = qubo.flatten().Q.to(torch.float64)
-    n = Q.shape[-1]
     W = Q + Q.transpose(-1, -2)
     d = torch.diagonal(Q, dim1=-2, dim2=-1)
     W = W - torch.diag_embed(torch.diagonal(W, dim1=-2, dim2=-1))
-    mean = (d + W.sum(-1) / 2).abs()
-    sd = torch.linalg.vector_norm(W, dim=-1) / 2
-    hot = (mean + 3 * sd).amax(-1)
-    row = torch.sqrt(d**2 + (W**2).sum(-1))
+    sq = (W**2).sum(-1)
+    hot = ((d + W.sum(-1) / 2).abs() + 1.5 * sq.sqrt()).amax(-1)
+    row = torch.sqrt(d**2 + sq).amin(-1)
     absq = torch.cat([W.abs().flatten(1), d.abs()], dim=1)
     floor = torch.where(absq > 0, absq, torch.full_like(absq, math.inf)).amin(-1)
-    cold = torch.maximum(row.amin(-1) / math.sqrt(n), torch.where(torch.isinf(floor), 0.0, floor))
+    return _betas_from_stats(torch.stack([hot, row, floor], dim=-1), qubo.num_variables)
+
+
+def _betas_from_stats(stats: torch.Tensor, n: int) -> torch.Tensor:
+    """``[B, 2]`` (beta_hot, beta_cold) from ``[B, 3]`` (hot scale, smallest row norm, smallest
+    non-zero |coefficient| or inf), by the rules of :func:`default_beta_range`."""
+    stats = stats.to(torch.float64)
+    hot, row, floor = stats[:, 0], stats[:, 1], stats[:, 2]
+    cold = torch.maximum(row / math.sqrt(n), torch.where(torch.isinf(floor), 0.0, floor))
     hot = torch.where(hot > 0, hot, torch.ones_like(hot))
     cold = torch.where(cold > 0, cold, torch.ones_like(cold))
     beta_hot = math.log(2) / hot
@@ -77,10 +83,19 @@ def _stream_seeds(seed: int, num_reads: int) -> tuple[np.ndarray, np.ndarray]:
     return np.random.default_rng(ss.spawn(1)[0]), seeds
 
 
-def _as_kernel_arrays(qubo: QUBO, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    W = qubo.couplings().detach().cpu().numpy().astype(dtype, copy=False)
-    d = qubo.linear().detach().cpu().numpy().astype(dtype, copy=False)
-    return np.ascontiguousarray(W), np.ascontiguousarray(d)
+def _prepare_kernel_arrays(qubo: QUBO, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``W``, ``d`` in the kernel dtype and the beta-range statistics, in one compiled pass."""
+    from qtrain.qubo import _kernels
+
+    Q = qubo.flatten().Q.detach().cpu().numpy()
+    if Q.dtype not in (np.float32, np.float64):
+        Q = Q.astype(np.float64)
+    B, n = Q.shape[0], Q.shape[1]
+    W = np.empty((B, n, n), dtype=dtype)
+    d = np.empty((B, n), dtype=dtype)
+    stats = np.empty((B, 3), dtype=np.float64)
+    _kernels.prepare_dense(np.ascontiguousarray(Q), W, d, stats)
+    return W, d, stats
 
 
 def _read_block(num_problems: int, num_reads: int) -> int:
@@ -132,8 +147,17 @@ class AnnealSampler(QUBOSampler):
         if precision not in ("float64", "float32"):
             raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
         B = qubo.num_problems
+        dev = qubo.device if backend == "numba" else resolve_device(device)
+        if backend not in ("auto", "numba", "torch"):
+            raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
+        use_torch = backend == "torch" or (backend == "auto" and dev.type == "cuda")
+        if not use_torch:
+            from qtrain.qubo import _kernels
+
+            W, d, stats = _prepare_kernel_arrays(qubo, np.dtype(precision))
         if beta_range is None:
-            br = default_beta_range(qubo)
+            br = default_beta_range(qubo) if use_torch else _betas_from_stats(torch.from_numpy(stats),
+                                                                              qubo.num_variables)
         else:
             try:
                 lo, hi = (float(v) for v in beta_range)
@@ -143,10 +167,6 @@ class AnnealSampler(QUBOSampler):
                 raise ValueError(f"beta_range must satisfy 0 < hot <= cold < inf, got {beta_range!r}")
             br = torch.tensor([[lo, hi]], dtype=torch.float64).expand(B, 2)
         betas = _schedule(br, num_sweeps, beta_schedule_type)
-        dev = qubo.device if backend == "numba" else resolve_device(device)
-        if backend not in ("auto", "numba", "torch"):
-            raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
-        use_torch = backend == "torch" or (backend == "auto" and dev.type == "cuda")
         rng, seeds = _stream_seeds(seed, num_reads)
         x0 = rng.integers(0, 2, size=(num_reads, qubo.num_variables), dtype=np.int8)
         info = {"beta_range": [[float(a), float(b)] for a, b in br[:4].tolist()],
@@ -156,9 +176,6 @@ class AnnealSampler(QUBOSampler):
                                 polish, getattr(torch, precision))
             info["device"] = str(dev)
             return out, info
-        from qtrain.qubo import _kernels
-
-        W, d = _as_kernel_arrays(qubo, np.dtype(precision))
         out = np.empty((B, num_reads, qubo.num_variables), dtype=np.int8)
         _kernels.anneal_dense(W, d, betas.numpy().astype(precision), x0, seeds, bool(polish),
                               _read_block(B, num_reads), out)
@@ -238,7 +255,7 @@ class SteepestDescentSampler(QUBOSampler):
             return _descend_torch(W, f, x).to(torch.int8), {"backend": "torch", "device": str(dev)}
         from qtrain.qubo import _kernels
 
-        W, d = _as_kernel_arrays(qubo, np.dtype("float64"))
+        W, d, _ = _prepare_kernel_arrays(qubo, np.dtype("float64"))
         out = np.empty((qubo.num_problems, num_reads, qubo.num_variables), dtype=np.int8)
         _kernels.descend_dense(W, d, x0, out)
         return torch.from_numpy(out), {"backend": "numba", "device": "cpu"}

@@ -28,7 +28,9 @@ def _as_tensor(value: Any, name: str, dtype: torch.dtype | None = None) -> torch
         t = t.to(dtype)
     elif not t.is_floating_point():
         t = t.to(torch.float64)
-    if not bool(torch.isfinite(t).all()):
+    # One reduction first: a finite sum proves every entry finite (NaN and inf propagate); only a
+    # non-finite sum (possibly an overflow of finite entries) needs the element-wise check.
+    if t.numel() and not bool(torch.isfinite(t.sum())) and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} must be finite, found NaN or infinity")
     return t
 
@@ -77,6 +79,13 @@ class QUBO:
         self.Q = Q
         self.offset = off
 
+    @classmethod
+    def _trusted(cls, Q: torch.Tensor, offset: torch.Tensor) -> QUBO:
+        """Wrap tensors already validated (derived from a valid ``QUBO``) without checking again."""
+        obj = cls.__new__(cls)
+        obj.Q, obj.offset = Q, offset
+        return obj
+
     # ----------------------------------------------------------------- shape and device
     @property
     def num_variables(self) -> int:
@@ -103,12 +112,14 @@ class QUBO:
 
     def to(self, *args: Any, **kwargs: Any) -> QUBO:
         """Move or cast like :meth:`torch.Tensor.to`."""
-        return QUBO(self.Q.to(*args, **kwargs), self.offset.to(*args, **kwargs))
+        Q, off = self.Q.to(*args, **kwargs), self.offset.to(*args, **kwargs)
+        # a narrowing cast can overflow to inf: check again only when the dtype changed
+        return QUBO._trusted(Q, off) if Q.dtype == self.Q.dtype else QUBO(Q, off)
 
     def reshape(self, *batch_shape: int) -> QUBO:
         """Reshape the batch dimensions (``n`` is kept)."""
         n = self.num_variables
-        return QUBO(self.Q.reshape(*batch_shape, n, n), self.offset.reshape(*batch_shape))
+        return QUBO._trusted(self.Q.reshape(*batch_shape, n, n), self.offset.reshape(*batch_shape))
 
     def flatten(self) -> QUBO:
         """The same problems as a one-dimensional batch ``[B, n, n]``."""
@@ -117,7 +128,7 @@ class QUBO:
     def __getitem__(self, index: Any) -> QUBO:
         if not self.batch_shape:
             raise IndexError("a single QUBO (empty batch shape) cannot be indexed")
-        return QUBO(self.Q[index], self.offset[index])
+        return QUBO._trusted(self.Q[index], self.offset[index])
 
     def __len__(self) -> int:
         if not self.batch_shape:
