@@ -1,10 +1,10 @@
-"""One optimiser table through the shared conformance kit: QP-SBGD (several solvers) and baselines."""
+"""One optimiser table through the shared conformance kit: QP-SBGD (several solvers), Q-Newton and baselines."""
 
 import pytest
 import torch
 
 from qtrain.testing import assert_optimizer_conforms
-from qtrain.train import QPSBGD, BinaryConnect, ProxQuant, SignSGD
+from qtrain.train import QPSBGD, BinaryConnect, ProxQuant, QNewton, SignSGD
 
 
 def qpsbgd(**fixed):
@@ -37,7 +37,12 @@ TABLE = {
     "signsgd": (plain(SignSGD, lr=0.5), True),
     "proxquant": (plain(ProxQuant, lr=0.5, reg=0.1), False),
     "full-precision-adam": (plain(torch.optim.Adam, lr=0.1), False),
+    "qnewton": (plain(QNewton, lr=0.5), False),
+    "qnewton-layer-adam": (plain(QNewton, lr=0.1, blocking="layer", update="adam"), False),
+    "qnewton-scheduled": (plain(QNewton, lr=0.5, solver="scheduled"), False),
 }
+# second-order optimisers form curvature from the gradient's graph
+KIT_OPTIONS = {name: {"create_graph": True} for name in TABLE if name.startswith("qnewton")}
 # torch's Adam accepts lr=0 (a no-op optimiser); only a negative lr is invalid there
 INVALID = {"full-precision-adam": ({"lr": -1.0},)}
 
@@ -46,7 +51,7 @@ INVALID = {"full-precision-adam": ({"lr": -1.0},)}
 def test_optimizer_conforms(name):
     make, binary = TABLE[name]
     kw = {"invalid": INVALID[name]} if name in INVALID else {}
-    assert_optimizer_conforms(make, binary=binary, **kw)
+    assert_optimizer_conforms(make, binary=binary, **kw, **KIT_OPTIONS.get(name, {}))
 
 
 def test_kit_rejects_an_optimizer_that_ignores_bad_hyperparameters():

@@ -41,7 +41,7 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
                               invalid: Sequence[dict[str, Any]] = ({"lr": -1.0}, {"lr": 0.0},
                                                                    {"lr": float("nan")}),
                               steps: int = 10, num_samples: int = 16, num_features: int = 6,
-                              seed: int = 0) -> None:
+                              seed: int = 0, create_graph: bool = False) -> None:
     """Check that an optimiser keeps the ``torch.optim`` contract and makes progress.
 
     The problem: a one-layer :class:`~qtrain.nn.BinaryLinear` model (``binary`` sets whether its
@@ -64,6 +64,8 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
         invalid: keyword overrides that must be rejected.
         steps: step budget for check 4.
         num_samples, num_features, seed: the problem.
+        create_graph: the closure calls ``loss.backward(create_graph=True)``, as second-order
+            optimisers (``QNewton``) need the graph of the gradient to form curvature.
 
     Raises:
         AssertionError: naming the first check that fails.
@@ -81,7 +83,7 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
                 calls.append(1)
             opt.zero_grad()
             loss = F.softplus(-y * model(X)[:, 0]).mean()
-            loss.backward()
+            loss.backward(create_graph=create_graph)
             return loss
         return closure
 
