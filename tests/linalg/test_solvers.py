@@ -157,3 +157,26 @@ def test_solver_options_are_validated():
         CGSolver(tol=0)
     with pytest.raises(TypeError, match="unknown options"):
         CholeskySolver().solve(torch.eye(2), torch.ones(2), foo=1)
+
+
+def test_hhl_runs_gate_by_gate_on_the_shared_statevector_engine(monkeypatch):
+    """The HHL circuit is applied through qtrain.quantum.Statevector: Hadamards, 2t controlled
+    powers, QFT, rotation, inverse QFT, Hadamards (4t + 3 gate applications for t clock qubits)."""
+    from qtrain.quantum.statevector import Statevector
+
+    calls = []
+    original = Statevector.apply
+
+    def counting(self, matrix, targets, controls=(), **kw):
+        calls.append((tuple(targets), tuple(controls)))
+        return original(self, matrix, targets, controls, **kw)
+
+    monkeypatch.setattr(Statevector, "apply", counting)
+    A = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
+    b = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    t = 5
+    x, info = hhl_statevector(A, b, clock_qubits=t)
+    assert len(calls) == 4 * t + 3
+    assert sum(1 for _, c in calls if c) == 2 * t          # the controlled powers of U
+    assert info["qubits"] == 1 + t + 1
+    torch.testing.assert_close(x, torch.linalg.solve(A, b), rtol=0.1, atol=0.05)

@@ -10,6 +10,7 @@ import torch
 
 from qtrain.linalg.cost import QLSACostModel
 from qtrain.linalg.solvers import LinearSolver
+from qtrain.quantum.statevector import Statevector
 
 __all__ = ["HHL_MAX_N", "SimulatedQLSASolver", "hhl_statevector", "structural_sparsity"]
 
@@ -28,11 +29,13 @@ def hhl_statevector(A: torch.Tensor, b: torch.Tensor, clock_qubits: int = 8
     r"""Solve ``A x = b`` by simulating HHL on a ``(1 + t + log2 N)``-qubit statevector.
 
     Registers: one ancilla, a clock of ``t = clock_qubits`` qubits and the system (``N`` padded
-    to ``2^n`` with ``|lambda|_max I``; the padded part of ``b`` is 0). The run, as dense
-    operators on the full state (batched over blocks):
+    to ``2^n`` with ``|lambda|_max I``; the padded part of ``b`` is 0). The circuit runs gate by
+    gate on qtrain's statevector engine (:class:`qtrain.quantum.Statevector`, complex128), one
+    block at a time:
 
     1. ``|0>_a |0>_c |b>`` with ``|b> = b / ||b||``; Hadamards on the clock;
-    2. controlled ``U^c``, ``U = exp(i A t_0)``, ``t_0 = 2 pi (T/2 - 1) / (T |lambda|_max)``,
+    2. ``U^(2^j)`` controlled by clock qubit ``j`` (together ``U^c``), ``U = exp(i A t_0)``,
+       ``t_0 = 2 pi (T/2 - 1) / (T |lambda|_max)``,
        ``T = 2^t`` (so ``|lambda|_max`` lands on clock value ``T/2 - 1``; eigenvalues are signed
        in two's complement); ``U^c = V diag(exp(i lambda c t_0)) V^H`` from ``eigh``;
     3. inverse QFT on the clock (phase estimation);
@@ -63,7 +66,7 @@ def hhl_statevector(A: torch.Tensor, b: torch.Tensor, clock_qubits: int = 8
     N = A.shape[-1]
     if N > HHL_MAX_N:
         raise ValueError(f"the HHL statevector run needs N <= {HHL_MAX_N} (1 + t + log2 N qubits "
-                         f"as dense operators), got N = {N}; use method='exact'")
+                         f"simulated gate by gate), got N = {N}; use method='exact'")
     if not 2 <= clock_qubits <= _MAX_CLOCK:
         raise ValueError(f"clock_qubits must be in [2, {_MAX_CLOCK}], got {clock_qubits}")
     bnorm = torch.linalg.vector_norm(b, dim=-1)
@@ -83,28 +86,50 @@ def hhl_statevector(A: torch.Tensor, b: torch.Tensor, clock_qubits: int = 8
         lam, V = torch.linalg.eigh(pad)
         b64 = torch.cat([b64, b64.new_zeros(*b.shape[:-1], M - N)], -1)
     t0 = 2 * math.pi * (T / 2 - 1) / (T * lmax)                                  # [...]
-    c = torch.arange(T, device=dev, dtype=torch.float64)
-    Vc = V.to(cdt)
-    phases = torch.exp(1j * (lam.unsqueeze(-2) * (t0[..., None, None] * c[:, None])))  # [..,T,M]
-    Uc = (Vc.unsqueeze(-3) * phases.unsqueeze(-2)) @ Vc.mH.unsqueeze(-3)          # [..,T,M,M]
     bhat = (b64 / bnorm.unsqueeze(-1).to(torch.float64)).to(cdt)
-    kk = torch.arange(T, device=dev, dtype=torch.float64)
-    F = torch.exp(2j * math.pi * torch.outer(kk, kk) / T) / math.sqrt(T)           # QFT
-    # 1-2: clock in uniform superposition, controlled U^c on the system.
-    psi = (Uc @ bhat[..., None, :, None]).squeeze(-1) / math.sqrt(T)             # [..,T,M]
-    # 3: inverse QFT on the clock.
-    psi = torch.einsum("kc,...cm->...km", F.conj(), psi)
-    # 4: rotate the ancilla by the clock's eigenvalue estimate (two's complement sign).
+    kk = torch.arange(T, dtype=torch.float64)
+    F = torch.exp(2j * math.pi * torch.outer(kk, kk) / T) / math.sqrt(T)           # QFT on the clock
+    # ancilla rotation by the clock's eigenvalue estimate (two's complement sign), as one gate on
+    # (clock, ancilla): |c>|0> -> |c>(sqrt(1 - (C/l_c)^2)|0> + (C/l_c)|1>), C/l_c = 1/c_signed
     ksig = torch.where(kk < T / 2, kk, kk - T)
-    amp1 = torch.where(ksig != 0, 1.0 / torch.where(ksig != 0, ksig, 1.0), 0.0)     # C / l_k
+    amp1 = torch.where(ksig != 0, 1.0 / torch.where(ksig != 0, ksig, 1.0), 0.0)
     amp0 = torch.sqrt(1 - amp1**2)
-    state = torch.stack([amp0[:, None] * psi, amp1[:, None] * psi], -3)           # [..,2,T,M]
-    # 5: uncompute phase estimation on both ancilla branches.
-    state = torch.einsum("ck,...akm->...acm", F, state)
-    state = (Uc.mH.unsqueeze(-4) @ state.unsqueeze(-1)).squeeze(-1)
-    total_norm = torch.linalg.vector_norm(state.flatten(-3), dim=-1)
-    # 6: Hadamards on the clock, post-select clock |0> and ancilla |1>.
-    out = state[..., 1, :, :].sum(-2) / math.sqrt(T)                              # [..,M]
+    R = torch.zeros(2 * T, 2 * T, dtype=cdt)
+    c = torch.arange(T)
+    R[c, c], R[c + T, c], R[c, c + T], R[c + T, c + T] = amp0.to(cdt), amp1.to(cdt), -amp1.to(cdt), amp0.to(cdt)
+    Hd = torch.tensor([[1.0, 1.0], [1.0, -1.0]], dtype=cdt) / math.sqrt(2)
+    system = list(range(n))
+    clock = [n + j for j in range(clock_qubits)]
+    anc = n + clock_qubits
+    lam_f, V_f, t0_f, bhat_f = (lam.reshape(-1, M), V.reshape(-1, M, M).to(cdt), t0.reshape(-1),
+                                bhat.reshape(-1, M))
+    outs, norms = [], []
+    for blk in range(lam_f.shape[0]):
+        # Registers on qtrain's statevector engine: system qubits 0..n-1, clock n..n+t-1, ancilla.
+        amps = torch.zeros(2 ** (n + clock_qubits + 1), dtype=cdt)
+        amps[:M] = bhat_f[blk].cpu()
+        sv = Statevector.from_amplitudes(amps)
+        for q in clock:                                    # 1. clock in uniform superposition
+            sv.apply(Hd, [q])
+
+        def powers(sv: Statevector, sign: float, blk: int = blk) -> None:  # 2 / 5. controlled U^(+-2^j)
+            for j, q in enumerate(clock):
+                ph = torch.exp(sign * 1j * lam_f[blk].cpu() * (t0_f[blk].cpu() * 2**j)).to(cdt)
+                Vb = V_f[blk].cpu()
+                sv.apply(((Vb * ph) @ Vb.mH).resolve_conj(), system, controls=[q])
+
+        powers(sv, 1.0)
+        sv.apply(F.conj().resolve_conj(), clock)           # 3. inverse QFT
+        sv.apply(R, clock + [anc])                         # 4. ancilla rotation
+        sv.apply(F, clock)                                 # 5. uncompute: QFT, U^(-c), Hadamards
+        powers(sv, -1.0)
+        for q in clock:
+            sv.apply(Hd, [q])
+        final = sv.amplitudes
+        norms.append(torch.linalg.vector_norm(final))
+        outs.append(final[M * T: M * T + M])               # 6. post-select clock 0, ancilla 1
+    out = torch.stack(outs).reshape(*lam.shape[:-1], M).to(dev)
+    total_norm = torch.stack(norms)
     p = (out.abs() ** 2).sum(-1)
     C = 2 * math.pi / (T * t0)
     x = out.real[..., :N] * (bnorm.to(torch.float64) / C).unsqueeze(-1)
