@@ -15,27 +15,29 @@ _M3 = np.uint64(0x94D049BB133111EB)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_INV53 = 1.0 / 9007199254740992.0
-_LOG2E = 1.4426950408889634
-_LN2_64 = 0.6931471805599453 / 64.0
-# 2^(-k) for whole k, and 2^(-j/64) for j = 0..63: exp(-z) = 2^(-k) 2^(-j/64) e^(-r).
-_POW2_INT = np.array([2.0 ** -k for k in range(64)])
-_POW2_FRAC = np.array([2.0 ** (-j / 64.0) for j in range(64)])
+_S40 = np.uint64(40)
+_INV24 = np.float32(1.0 / 16777216.0)
+# Uphill moves with beta * delta >= _ZMAX are rejected outright: exp(-22) = 2.8e-10 is below the
+# resolution 2^-24 of the uniform variates, so the test could never accept them anyway.
+_ZMAX = np.float32(22.0)
 
 
 @njit(inline="always")
-def _exp_neg(z):
-    """``exp(-z)`` for ``0 <= z < 40``, relative error below 1e-9, without a libm call.
+def _expm(z):
+    """``exp(-z)`` for ``0 <= z <= 22`` in float32 arithmetic, relative error below 2e-5.
 
-    ``z log2(e) = k + j/64 + t`` with ``0 <= t < 1/64``; two table look-ups and a cubic for
-    ``e^{-t ln 2}`` (Taylor, remainder below (ln2/64)^4/24 = 6e-10).
+    ``exp(-z) = (exp(-z/64))^64``: a degree-6 Taylor polynomial on ``[0, 0.35]`` (remainder below
+    1e-7), then six squarings. Branch-free, so the decision loop over reads compiles without jumps.
     """
-    y = z * _LOG2E * 64.0
-    m = int(y)
-    r = (y - m) * _LN2_64
-    p = 1.0 - r * (1.0 - r * (0.5 - r * (1.0 / 6.0)))
-    return _POW2_INT[m >> 6] * _POW2_FRAC[m & 63] * p
+    t = z * np.float32(1.0 / 64.0)
+    p = np.float32(1.0) - t * (np.float32(1.0) - t * (np.float32(0.5) - t * (np.float32(1.0 / 6.0) - t * (
+        np.float32(1.0 / 24.0) - t * (np.float32(1.0 / 120.0) - t * np.float32(1.0 / 720.0))))))
+    p = p * p
+    p = p * p
+    p = p * p
+    p = p * p
+    p = p * p
+    return p * p
 
 
 @njit(inline="always")
@@ -58,18 +60,6 @@ def _flip(W, f, x, k, n):
         for j in range(n):
             f[j] -= W[k, j]
     x[k] ^= 1
-
-
-@njit(inline="always")
-def _flip2(W, f, x, r, k, n):
-    """:func:`_flip` on row ``r`` of a block of reads (no array views in the hot loop)."""
-    if x[r, k] == 0:
-        for j in range(n):
-            f[r, j] += W[k, j]
-    else:
-        for j in range(n):
-            f[r, j] -= W[k, j]
-    x[r, k] ^= 1
 
 
 @njit(inline="always")
@@ -139,19 +129,26 @@ def prepare_dense(Q, W, d, stats):
         stats[b, 2] = floor
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=True, boundscheck=False)
 def anneal_dense(W, d, betas, x0, seeds, polish, block, out):
     """Metropolis simulated annealing on dense QUBOs, in place into ``out``.
+
+    One job advances a block of reads of one problem together, variable by variable: first the
+    Metropolis decisions of all reads for variable ``i`` (branch-free: every read draws its uniform
+    variate, accept iff ``delta <= 0`` or ``u < exp(-beta delta)``), then the field update
+    ``f_r += s W_i`` of each read that flipped (one contiguous row, vectorised). Signs
+    ``s = 1 - 2 x`` are kept per (variable, read), fields per (read, variable); fields are
+    recomputed from the state every 64 sweeps so float32 rounding cannot accumulate.
 
     Args:
         W: ``[B, n, n]`` symmetric couplings ``Q + Q^T`` with zero diagonal.
         d: ``[B, n]`` linear terms ``Q_ii``.
         betas: ``[B, S]`` inverse temperature of each sweep, per problem.
         x0: ``[R, n]`` int8 initial states (shared by the problems of the batch).
-        seeds: ``[R]`` uint64 stream seeds.
+        seeds: ``[R]`` uint64 stream seeds (splitmix64, one stream per read: a problem solved inside
+            a batch, or in another block layout, gets exactly the samples it gets alone).
         polish: run greedy descent after the last sweep.
-        block: reads advanced together by one job, so a row ``W_i`` is loaded once for all of
-            them (cache reuse); results do not depend on it.
+        block: reads advanced together by one job (cache reuse of ``W``); results do not depend on it.
         out: ``[B, R, n]`` int8 result.
     """
     B = W.shape[0]
@@ -164,31 +161,49 @@ def anneal_dense(W, d, betas, x0, seeds, polish, block, out):
         r0 = (job % nblk) * block
         m = min(r0 + block, R) - r0
         Wb = W[b]
-        x = x0[r0:r0 + m].copy()
         f = np.empty((m, n), dtype=W.dtype)
+        sgT = np.empty((n, m), dtype=np.float32)
+        fi = np.empty(m, dtype=np.float32)
+        c = np.zeros(m, dtype=np.float32)
+        xk = np.empty(n, dtype=np.int8)
         states = seeds[r0:r0 + m].copy()
         for k in range(m):
-            _fields(Wb, d[b], x[k], f[k], n)
+            xk[:] = x0[r0 + k]
+            _fields(Wb, d[b], xk, f[k], n)
+            for i in range(n):
+                sgT[i, k] = 1.0 - 2.0 * xk[i]
         for s in range(S):
-            beta = betas[b, s]
+            beta = np.float32(betas[b, s])
             if s % 64 == 63:
                 for k in range(m):
-                    _fields(Wb, d[b], x[k], f[k], n)
+                    for i in range(n):
+                        xk[i] = 1 if sgT[i, k] < 0 else 0
+                    _fields(Wb, d[b], xk, f[k], n)
             for i in range(n):
                 for k in range(m):
-                    delta = f[k, i] if x[k, i] == 0 else -f[k, i]
-                    accept = delta <= 0.0
-                    if not accept:
-                        z = beta * delta
-                        if z < 40.0:
-                            states[k], u = _splitmix(states[k])
-                            accept = (u >> _S11) * _INV53 < _exp_neg(z)
-                    if accept:
-                        _flip2(Wb, f, x, k, i, n)
+                    fi[k] = f[k, i]
+                sr = sgT[i]
+                for k in range(m):
+                    si = sr[k]
+                    z = beta * (si * fi[k])
+                    states[k], h = _splitmix(states[k])
+                    u = np.float32(h >> _S40) * _INV24
+                    zc = min(max(z, np.float32(0.0)), _ZMAX)
+                    accept = (z <= 0) | (u < _expm(zc))
+                    ck = si if accept else np.float32(0.0)
+                    c[k] = ck
+                    sr[k] = si - 2 * ck
+                for k in range(m):
+                    ck = c[k]
+                    if ck != 0:
+                        for j in range(n):
+                            f[k, j] += ck * Wb[i, j]
         for k in range(m):
+            for i in range(n):
+                xk[i] = 1 if sgT[i, k] < 0 else 0
             if polish:
-                _descend(Wb, f[k], x[k], n)
-            out[b, r0 + k, :] = x[k]
+                _descend(Wb, f[k], xk, n)
+            out[b, r0 + k, :] = xk
 
 
 @njit(parallel=True, cache=True)
