@@ -48,7 +48,9 @@ def test_tiny_runs_write_a_table_and_a_plot(tmp_path, bench, stem):
     if stem == "qpsbgd-digits":
         for m in ("qpsbgd", "signsgd", "full-precision"):
             assert 0.0 <= report.summary[m]["test_acc"] <= 1.0
-        assert report.summary["qpsbgd"]["sampler_calls_per_step"] == 2  # one call per QUBO size
+        # one sampler call per distinct QUBO size (two layers, two sizes); a step where a layer has
+        # no neuron with a non-zero gradient builds no QUBO for it, so the mean can fall below 2
+        assert 1 <= report.summary["qpsbgd"]["sampler_calls_per_step"] <= 2
         assert report.summary["ratios"]["step_speedup_4x100"] > 0
         assert "speed-up" in table
     if stem == "qpsbgd-rosenbrock":
