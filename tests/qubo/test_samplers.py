@@ -102,6 +102,20 @@ def test_dwave_mock_embedding_cached_and_reported():
     assert torch.allclose(second.energy, exact)
 
 
+def test_dwave_mock_reuses_a_supergraph_embedding_when_couplings_cancel():
+    s = get_sampler("dwave", child=mock_qpu())
+    q = random_qubo(1, 6, seed=5)
+    s.sample_qubo_batch(q, num_reads=10, seed=0)
+    Q = q.Q.clone()
+    Q[0, 1, 3] = -Q[0, 3, 1]  # W_13 = Q_13 + Q_31 = 0: a subgraph of K6
+    sparse = s.sample_qubo_batch(QUBO(Q), num_reads=10, seed=0)
+    assert sparse.info["embedding_cache_hits"] == 1 and sparse.info["embedding_cache_misses"] == 0
+    assert torch.allclose(sparse.energy, get_sampler("exact").sample_qubo_batch(QUBO(Q)).energy)
+    # a structure that is not a subgraph of anything cached still needs its own embedding
+    other = s.sample_qubo_batch(random_qubo(1, 7, seed=6), num_reads=10, seed=0)
+    assert other.info["embedding_cache_misses"] == 1
+
+
 def test_dwave_mock_conforms():
     assert_sampler_conforms(get_sampler("dwave", child=mock_qpu()), sizes=(1, 4, 6), num_reads=20)
 

@@ -37,7 +37,7 @@ class DWaveQPUSampler(QUBOSampler):
 
     Per problem: find a minor embedding of the coupling graph (``W_ij != 0``) into the QPU graph with
     minorminer, **once per problem structure** (cached on the sampler: later problems with the same
-    graph reuse it, as consecutive training steps do); set the chain strength by uniform torque
+    graph, or a subgraph of a cached one, reuse it, as consecutive training steps do); set the chain strength by uniform torque
     compensation unless given; sample the embedded Ising model; resolve broken chains by majority
     vote. ``info`` reports ``chain_break_fraction`` (mean over reads and problems),
     ``physical_qubits`` (largest over the batch), ``embedding_cache_hits``/``misses`` and the QPU's
@@ -97,6 +97,14 @@ class DWaveQPUSampler(QUBOSampler):
                    tries: int) -> tuple[dict[int, list[int]], bool]:
         if key in self.embedding_cache:
             return self.embedding_cache[key], True
+        # An embedding of a supergraph serves any of its subgraphs (every needed coupling has a
+        # coupler between the two chains): training steps whose couplings cancel to exactly zero
+        # somewhere keep their embedding.
+        needed = set(edges)
+        for (m, cached_edges), emb in self.embedding_cache.items():
+            if m == n and len(cached_edges) >= len(needed) and needed.issubset(cached_edges):
+                self.embedding_cache[key] = emb
+                return emb, True
         import minorminer
         import networkx as nx
 
