@@ -38,8 +38,8 @@ class DWaveQPUSampler(QUBOSampler):
     Per problem: find a minor embedding of the coupling graph (``W_ij != 0``) into the QPU graph with
     minorminer, **once per problem structure** (cached on the sampler: later problems with the same
     graph, or a subgraph of a cached one, reuse it, as consecutive training steps do); set the chain
-    strength by uniform torque compensation unless given; sample the embedded Ising model; resolve broken chains by majority
-    vote. ``info`` reports ``chain_break_fraction`` (mean over reads and problems),
+    strength by uniform torque compensation unless given; sample the embedded Ising model; resolve
+    broken chains by majority vote. ``info`` reports ``chain_break_fraction`` (mean over reads and problems),
     ``physical_qubits`` (largest over the batch), ``embedding_cache_hits``/``misses`` and the QPU's
     own ``qpu_timing``.
 
