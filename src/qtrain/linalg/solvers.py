@@ -3,13 +3,14 @@ classical solvers ``cholesky`` and ``cg`` and the registry ``get_linear_solver(n
 
 from __future__ import annotations
 
-import importlib
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from qtrain._registry import LazyRegistry
 
 __all__ = [
     "LINEAR_TIMING_KEYS",
@@ -244,24 +245,22 @@ def conjugate_gradient(matvec, b: torch.Tensor, tol: float = 1e-10,
 
 
 # name -> "module:Class", imported on first use.
-_REGISTRY: dict[str, str] = {
+_REGISTRY = LazyRegistry("linear solver", {
     "cholesky": "qtrain.linalg.solvers:CholeskySolver",
     "cg": "qtrain.linalg.solvers:CGSolver",
     "simulated-qlsa": "qtrain.linalg.qlsa:SimulatedQLSASolver",
     "scheduled": "qtrain.linalg.scheduler:ScheduledSolver",
-}
+})
 
 
 def register_linear_solver(name: str, target: str) -> None:
     """Register ``"module:Class"`` under ``name``."""
-    if ":" not in target:
-        raise ValueError(f"target must look like 'package.module:Class', got {target!r}")
-    _REGISTRY[name] = target
+    _REGISTRY.register(name, target)
 
 
 def available_linear_solvers() -> list[str]:
     """Names :func:`get_linear_solver` accepts."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get_linear_solver(name: str | LinearSolver, **kwargs: Any) -> LinearSolver:
@@ -276,8 +275,4 @@ def get_linear_solver(name: str | LinearSolver, **kwargs: Any) -> LinearSolver:
     """
     if isinstance(name, LinearSolver):
         return name
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown linear solver {name!r}; choose one of "
-                         f"{available_linear_solvers()}")
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**kwargs)
+    return _REGISTRY.load(name)(**kwargs)

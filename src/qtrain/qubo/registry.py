@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from qtrain._registry import LazyRegistry
 from qtrain.qubo.sampler import QUBOSampler
 
 __all__ = ["available_samplers", "get_sampler", "register_sampler"]
 
 # name -> "module:Class", imported on first use so optional SDKs stay lazy.
-_REGISTRY: dict[str, str] = {
+_REGISTRY = LazyRegistry("sampler", {
     "exact": "qtrain.qubo.exact:ExactSampler",
     "anneal": "qtrain.qubo.anneal:AnnealSampler",
     "steepest": "qtrain.qubo.anneal:SteepestDescentSampler",
@@ -19,19 +19,17 @@ _REGISTRY: dict[str, str] = {
     "dwave": "qtrain.qubo.dwave_qpu:DWaveQPUSampler",
     "grover": "qtrain.quantum.samplers:GroverSampler",
     "qaoa": "qtrain.quantum.samplers:QAOASampler",
-}
+})
 
 
 def register_sampler(name: str, target: str) -> None:
     """Register ``"module:Class"`` under ``name`` (later packages add their samplers this way)."""
-    if ":" not in target:
-        raise ValueError(f"target must look like 'package.module:Class', got {target!r}")
-    _REGISTRY[name] = target
+    _REGISTRY.register(name, target)
 
 
 def available_samplers() -> list[str]:
     """Names :func:`get_sampler` accepts."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get_sampler(name: str, **kwargs: Any) -> QUBOSampler:
@@ -44,7 +42,4 @@ def get_sampler(name: str, **kwargs: Any) -> QUBOSampler:
     Raises:
         ValueError: unknown name (the message lists the known ones).
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown sampler {name!r}; choose one of {available_samplers()}")
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**kwargs)
+    return _REGISTRY.load(name)(**kwargs)
