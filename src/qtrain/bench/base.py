@@ -71,3 +71,41 @@ class Benchmark(ABC):
         The default writes nothing; the runner always prints the summary table.
         """
         return []
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg back-end, imported on first use (keeps
+    ``import qtrain.bench`` and ``qtrain bench list`` fast, works without a display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path, dpi: int = 110, tight: bool = True) -> Path:
+    """Write ``fig`` to ``path`` (after ``tight_layout`` unless ``tight=False``), close it, return ``path``."""
+    if tight:
+        fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
+
+
+def speed_bar_chart(path: Path, labels: list[str], ours: list[float], theirs: list[float],
+                    our_label: str, their_label: str, title: str) -> Path:
+    """Seconds of qtrain beside its peer per benchmark part, log scale, written to ``path``."""
+    import numpy as np
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, ours, 0.4, label=our_label)
+    ax.bar(x + 0.2, theirs, 0.4, label=their_label)
+    ax.set_xticks(x, labels)
+    ax.set_ylabel("seconds")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    return save_figure(fig, path, dpi=120)

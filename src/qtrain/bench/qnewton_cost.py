@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
 from qtrain.bench.qnewton_common import PROFILES
 from qtrain.linalg import ClassicalCostModel, QLSACostModel, condition_number
 from qtrain.linalg.solvers import synchronize
@@ -142,10 +142,7 @@ class QNewtonCost(Benchmark):
         return out
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         by = {r.method: r.metrics for r in runs}
         surf = {m.split("/", 1)[1]: v for m, v in by.items() if m.startswith("surface/")}
@@ -182,9 +179,7 @@ class QNewtonCost(Benchmark):
                 ax.set_xlabel("log10 kappa")
                 ax.set_ylabel("log10 N")
             fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
-            png1 = cfg.out_dir / "qnewton-cost-surfaces.png"
-            fig.savefig(png1, dpi=100)
-            plt.close(fig)
+            png1 = save_figure(fig, cfg.out_dir / "qnewton-cost-surfaces.png", dpi=100, tight=False)
             fig, axes = plt.subplots(1, 3, figsize=(14, 4))
             for i, (p, v) in enumerate(surf.items()):
                 col = f"C{i}"  # one colour per profile; line style marks the variant
@@ -204,10 +199,7 @@ class QNewtonCost(Benchmark):
                         title="N=1024, kappa=100, d=N")
             for ax in axes:
                 ax.legend(fontsize=6)
-            fig.tight_layout()
-            png2 = cfg.out_dir / "qnewton-cost-crossover.png"
-            fig.savefig(png2, dpi=100)
-            plt.close(fig)
+            png2 = save_figure(fig, cfg.out_dir / "qnewton-cost-crossover.png", dpi=100)
         if "lanczos" in by:
             v = by["lanczos"]
             lines += ["", f"Lanczos vs eigvalsh on N = {v['N']} blocks ({cfg.device}; target: "

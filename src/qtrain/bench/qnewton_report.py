@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from qtrain.bench.base import pyplot, save_figure
+
 __all__ = ["write_training_report"]
 
 
@@ -30,10 +32,7 @@ def _mean(runs: list[Any], method: str, key: str) -> float:
 def write_training_report(name: str, runs: list[Any], cfg: Any, *, metric: str,
                           metric_label: str, profiles: tuple[str, ...]) -> list[Path]:
     """Markdown tables (results, projected times) and PNGs (curves, kappa/d, projections)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     methods = list(dict.fromkeys(r.method for r in runs))
     lines = [f"# {name}{' (quick)' if cfg.quick else ''}", "",
@@ -94,10 +93,7 @@ def write_training_report(name: str, runs: list[Any], cfg: Any, *, metric: str,
     axes[1].set_ylabel("training loss (mini-batch)")
     axes[1].set_yscale("log")
     fig.suptitle(name + (" (quick)" if cfg.quick else ""))
-    fig.tight_layout()
-    png = cfg.out_dir / f"{name}-curves.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    png = save_figure(fig, cfg.out_dir / f"{name}-curves.png", dpi=110)
     files.append(png)
 
     kmed, kmax, dmax = (_mean_curves(runs, k) for k in ("kappa_median_curve", "kappa_max_curve",
@@ -117,10 +113,7 @@ def write_training_report(name: str, runs: list[Any], cfg: Any, *, metric: str,
         axes[1].set_xlabel("step")
         axes[1].set_ylabel("max sparsity d")
         axes[1].legend(fontsize=7)
-        fig.tight_layout()
-        png = cfg.out_dir / f"{name}-kappa.png"
-        fig.savefig(png, dpi=110)
-        plt.close(fig)
+        png = save_figure(fig, cfg.out_dir / f"{name}-kappa.png", dpi=110)
         files.append(png)
     if qmethods:
         fig, ax = plt.subplots(figsize=(8, 4))
@@ -136,9 +129,6 @@ def write_training_report(name: str, runs: list[Any], cfg: Any, *, metric: str,
         ax.set_yscale("log")
         ax.set_ylabel("projected time / classical Newton")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        png = cfg.out_dir / f"{name}-projected.png"
-        fig.savefig(png, dpi=110)
-        plt.close(fig)
+        png = save_figure(fig, cfg.out_dir / f"{name}-projected.png", dpi=110)
         files.append(png)
     return files

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from qtrain.bench.base import pyplot, save_figure
 from qtrain.nn import binary_mode
 from qtrain.train.baselines import BASELINES, make_optimizer
 
@@ -120,10 +121,7 @@ def method_table(runs: list[Any], group_key: str, metric: str, extra: tuple[str,
 def plot_curves(runs: list[Any], group_key: str, ylabel: str, title: str, path: Path,
                 log: bool = False) -> Path:
     """One panel per group: the mean curve (metrics ``curve_steps``/``curve_values``) per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     groups = sorted({str(r.params.get(group_key, "")) for r in runs})
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
@@ -143,7 +141,5 @@ def plot_curves(runs: list[Any], group_key: str, ylabel: str, title: str, path: 
             ax.set_yscale("log")
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path

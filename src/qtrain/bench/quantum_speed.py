@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.base import BenchConfig, Benchmark, Task, speed_bar_chart
 
 __all__ = ["QuantumSpeed"]
 
@@ -211,11 +211,6 @@ class QuantumSpeed(Benchmark):
         return {"ratios": ratios(summary)}
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         from qtrain.bench.runner import summarize
 
         s = summarize(runs)
@@ -251,21 +246,11 @@ class QuantumSpeed(Benchmark):
         lines.append(f"\nratios: {r}")
         md = cfg.out_dir / "quantum-speed.md"
         md.write_text("\n".join(lines) + "\n")
-        fig, ax = plt.subplots(figsize=(6, 3.5))
         keys = [k for k in ("a_full", "a_large", "b") if f"{k}/qtrain" in s]
         theirs = [s.get(f"{k}/aer", s.get(f"{k}/aer-single", {})).get("seconds", np.nan) for k in keys]
-        x = np.arange(len(keys))
-        ax.bar(x - 0.2, [s[f"{k}/qtrain"]["seconds"] for k in keys], 0.4, label="qtrain")
-        ax.bar(x + 0.2, theirs, 0.4, label="qiskit-aer")
-        ax.set_xticks(x, keys)
-        ax.set_ylabel("seconds")
-        ax.set_yscale("log")
-        ax.set_title("quantum-speed" + (" (quick)" if cfg.quick else ""))
-        ax.legend()
-        fig.tight_layout()
-        png = cfg.out_dir / "quantum-speed.png"
-        fig.savefig(png, dpi=120)
-        plt.close(fig)
+        png = speed_bar_chart(cfg.out_dir / "quantum-speed.png", keys, [s[f"{k}/qtrain"]["seconds"] for k in keys],
+                              theirs, "qtrain", "qiskit-aer",
+                              "quantum-speed" + (" (quick)" if cfg.quick else ""))
         return [md, png]
 
 

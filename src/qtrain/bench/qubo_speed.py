@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.base import BenchConfig, Benchmark, Task, speed_bar_chart
 from qtrain.qubo import QUBO, get_sampler
 
 __all__ = ["QuboSpeed"]
@@ -104,11 +104,6 @@ class QuboSpeed(Benchmark):
         return metrics
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         from qtrain.bench.runner import summarize
 
         s = summarize(runs)
@@ -135,20 +130,12 @@ class QuboSpeed(Benchmark):
         lines.append(f"\nratios: {r}")
         md = cfg.out_dir / "qubo-speed.md"
         md.write_text("\n".join(lines) + "\n")
-        fig, ax = plt.subplots(figsize=(6, 3.5))
         parts = [p for p in ("a", "b", "c") if f"{p}/anneal" in s]
-        x = np.arange(len(parts))
-        ax.bar(x - 0.2, [s[f"{p}/anneal"]["seconds"] for p in parts], 0.4, label="qtrain anneal")
-        ax.bar(x + 0.2, [s[f"{p}/dwave-sa"]["seconds"] for p in parts], 0.4, label="dwave-samplers SA")
-        ax.set_xticks(x, [f"({p})" for p in parts])
-        ax.set_ylabel("seconds")
-        ax.set_yscale("log")
-        ax.set_title("qubo-speed" + (" (quick)" if cfg.quick else ""))
-        ax.legend()
-        fig.tight_layout()
-        png = cfg.out_dir / "qubo-speed.png"
-        fig.savefig(png, dpi=120)
-        plt.close(fig)
+        png = speed_bar_chart(cfg.out_dir / "qubo-speed.png", [f"({p})" for p in parts],
+                              [s[f"{p}/anneal"]["seconds"] for p in parts],
+                              [s[f"{p}/dwave-sa"]["seconds"] for p in parts],
+                              "qtrain anneal", "dwave-samplers SA",
+                              "qubo-speed" + (" (quick)" if cfg.quick else ""))
         return [md, png]
 
     def summary_extra(self, summary: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

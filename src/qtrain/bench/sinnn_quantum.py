@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
 from qtrain.nn import DSinNN
 from qtrain.quantum.statevector import free_memory_bytes
 from qtrain.train.sinusoidal import _BYTES_PER_CONFIG, QuantumWeightSearch, brute_force_search, gd_train
@@ -146,10 +146,7 @@ class SinnnQuantum(Benchmark):
                 "seconds": time.perf_counter() - t0}
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         rows: dict[int, dict[str, dict[str, Any]]] = {}
         extra = {}
@@ -200,8 +197,5 @@ class SinnnQuantum(Benchmark):
         ax[1].set_ylabel("MSE")
         ax[1].legend(fontsize=8)
         ax[1].set_title("loss reached")
-        fig.tight_layout()
-        png = cfg.out_dir / "sinnn-quantum.png"
-        fig.savefig(png, dpi=110)
-        plt.close(fig)
+        png = save_figure(fig, cfg.out_dir / "sinnn-quantum.png", dpi=110)
         return [md, png]

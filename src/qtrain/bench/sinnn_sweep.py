@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
 from qtrain.nn import deep_dsinnn, deep_sinnn
 from qtrain.train.sinusoidal import bad_minimum_mask, deep_data, gd_train
 
@@ -53,10 +53,7 @@ class SinnnSweep(Benchmark):
                 "seconds": r.seconds}
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
         import numpy as np
 
         widths, depths, _ = _grid(cfg.quick)
@@ -90,7 +87,5 @@ class SinnnSweep(Benchmark):
                 ax.set_ylabel("depth L")
                 ax.set_title(f"{'SinNN' if m == 'sinnn' else 'DSinNN'}: bad minima ({split[4:]})")
         fig.colorbar(im, ax=axes, shrink=0.6, label="fraction of seeds")
-        png = cfg.out_dir / "sinnn-sweep-heatmap.png"
-        fig.savefig(png, dpi=110)
-        plt.close(fig)
+        png = save_figure(fig, cfg.out_dir / "sinnn-sweep-heatmap.png", dpi=110, tight=False)
         return [md, png]

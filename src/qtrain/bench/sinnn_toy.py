@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
 from qtrain.nn import toy_dsinnn, toy_sinnn
 from qtrain.train import sinusoidal_circuit as sc
 from qtrain.train.sinusoidal import QuantumWeightSearch, brute_force_search, gd_train, toy_data
@@ -101,10 +101,7 @@ class SinnnToy(Benchmark):
                 "projected_seconds": res.resources["projected_time_s"], "seconds": time.perf_counter() - t0}
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         by = {r.method: r.metrics for r in runs}
         lines = ["| part | figure | value |", "|---|---|---|"]
@@ -149,8 +146,5 @@ class SinnnToy(Benchmark):
         ax.set_ylabel("w2")
         ax.set_title("sin(w1 x) + sin(w2 x): loss landscape")
         ax.legend(loc="lower left", fontsize=8)
-        fig.tight_layout()
-        png = cfg.out_dir / "sinnn-toy-landscape.png"
-        fig.savefig(png, dpi=120)
-        plt.close(fig)
+        png = save_figure(fig, cfg.out_dir / "sinnn-toy-landscape.png", dpi=120)
         return [md, png]
