@@ -101,28 +101,32 @@ def hhl_statevector(A: torch.Tensor, b: torch.Tensor, clock_qubits: int = 8
     system = list(range(n))
     clock = [n + j for j in range(clock_qubits)]
     anc = n + clock_qubits
-    lam_f, V_f, t0_f, bhat_f = (lam.reshape(-1, M), V.reshape(-1, M, M).to(cdt), t0.reshape(-1),
-                                bhat.reshape(-1, M))
+    # The engine applies one matrix to every state of a batch, and U differs per block, so the
+    # blocks (N <= 16, a demonstration size) run one after another.
+    lam_f, V_f = lam.reshape(-1, M).cpu(), V.reshape(-1, M, M).to(cdt).cpu()
+    t0_f, bhat_f = t0.reshape(-1).cpu(), bhat.reshape(-1, M).cpu()
     outs, norms = [], []
     for blk in range(lam_f.shape[0]):
+        Vb = V_f[blk]
+        # U^(+-2^j) = V diag(exp(+-i lambda t_0 2^j)) V^H, one per clock qubit j
+        step_phase = 1j * lam_f[blk] * t0_f[blk]
+        fwd = [((Vb * torch.exp(step_phase * 2**j)) @ Vb.mH).resolve_conj() for j in range(clock_qubits)]
         # Registers on qtrain's statevector engine: system qubits 0..n-1, clock n..n+t-1, ancilla.
         amps = torch.zeros(2 ** (n + clock_qubits + 1), dtype=cdt)
-        amps[:M] = bhat_f[blk].cpu()
+        amps[:M] = bhat_f[blk]
         sv = Statevector.from_amplitudes(amps)
         for q in clock:                                    # 1. clock in uniform superposition
             sv.apply(Hd, [q])
 
-        def powers(sv: Statevector, sign: float, blk: int = blk) -> None:  # 2 / 5. controlled U^(+-2^j)
-            for j, q in enumerate(clock):
-                ph = torch.exp(sign * 1j * lam_f[blk].cpu() * (t0_f[blk].cpu() * 2**j)).to(cdt)
-                Vb = V_f[blk].cpu()
-                sv.apply(((Vb * ph) @ Vb.mH).resolve_conj(), system, controls=[q])
+        def powers(sv: Statevector, mats: list[torch.Tensor]) -> None:  # 2 / 5. controlled powers
+            for U, q in zip(mats, clock, strict=True):
+                sv.apply(U, system, controls=[q])
 
-        powers(sv, 1.0)
+        powers(sv, fwd)
         sv.apply(F.conj().resolve_conj(), clock)           # 3. inverse QFT
         sv.apply(R, clock + [anc])                         # 4. ancilla rotation
         sv.apply(F, clock)                                 # 5. uncompute: QFT, U^(-c), Hadamards
-        powers(sv, -1.0)
+        powers(sv, [U.mH.resolve_conj() for U in fwd])
         for q in clock:
             sv.apply(Hd, [q])
         final = sv.amplitudes
