@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from qtrain._device import resolve_device
+
 __all__ = [
     "Statevector",
     "apply_diagonal",
@@ -29,13 +31,6 @@ __all__ = [
 ]
 
 _COMPLEX = (torch.complex64, torch.complex128)
-
-
-def resolve_device(device: Any = "auto") -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU; anything else goes to ``torch.device``."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def free_memory_bytes(device: Any = "cpu") -> int:

@@ -8,20 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from qtrain._device import resolve_device
 from qtrain.qubo.model import QUBO
 from qtrain.qubo.sampler import QUBOSampler
 
 __all__ = ["AnnealSampler", "SteepestDescentSampler", "default_beta_range", "resolve_device"]
-
-
-def resolve_device(device: Any) -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU; anything else goes to :class:`torch.device`."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but torch sees no CUDA device; use 'cpu' or 'auto'")
-    return dev
 
 
 def default_beta_range(qubo: QUBO) -> torch.Tensor:

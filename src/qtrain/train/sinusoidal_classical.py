@@ -16,16 +16,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from qtrain._device import resolve_device
 from qtrain.nn.sinusoidal import DSinNN, SinNN, ternarize
 
 __all__ = ["BruteForceResult", "GDResult", "bad_minimum_mask", "brute_force_search", "config_weights",
            "deep_data", "enumerate_losses", "gd_train", "point_errors", "toy_data"]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def toy_data(discrete: bool, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
