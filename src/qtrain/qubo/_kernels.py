@@ -1,6 +1,6 @@
 """Compiled CPU kernels (numba) for the dense-QUBO annealer and greedy descent.
 
-Pure functions of arrays. Every job (problem ``b``, read ``r``) owns its random stream, seeded from
+Pure functions of arrays. Every job (problem ``b``, read ``r``) owns its random stream, keyed by
 ``seeds[r]`` only, so a problem solved inside a batch gets exactly the samples it gets alone.
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S40 = np.uint64(40)
+_U8 = np.uint32(8)
+_U15 = np.uint32(15)
+_U16 = np.uint32(16)
+_L1 = np.uint32(0x21F0AAAD)
+_L2 = np.uint32(0x735A2D97)
+_G32 = np.uint32(0x9E3779B9)
+_MASK32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
 _INV24 = np.float32(1.0 / 16777216.0)
 # Uphill moves with beta * delta >= _ZMAX are rejected outright: exp(-22) = 2.8e-10 is below the
 # resolution 2^-24 of the uniform variates, so the test could never accept them anyway.
@@ -41,13 +42,28 @@ def _expm(z):
 
 
 @njit(inline="always")
-def _splitmix(state):
-    """One step of splitmix64: returns (new_state, output)."""
-    state = state + _M1
-    z = state
-    z = (z ^ (z >> _S30)) * _M2
-    z = (z ^ (z >> _S27)) * _M3
-    return state, z ^ (z >> _S31)
+def _lowbias32(x):
+    """A 32-bit integer hash with low bias (Wellons' ``lowbias32``: xorshift-multiply, twice).
+
+    Written with explicit ``uint32`` casts: numba widens integer arithmetic to 64 bits otherwise,
+    and 64-bit multiplies have no AVX2 instruction, which kept the decision loop scalar.
+    """
+    x = np.uint32(x ^ np.uint32(x >> _U16))
+    x = np.uint32(x * _L1)
+    x = np.uint32(x ^ np.uint32(x >> _U15))
+    x = np.uint32(x * _L2)
+    return np.uint32(x ^ np.uint32(x >> _U15))
+
+
+@njit(inline="always")
+def _uniform24(tg, ka, kb):
+    """Uniform variate in ``[0, 1)`` with 24 random bits, counter-based: draw ``t`` of the read
+    keyed ``(ka, kb)`` is ``h(h(t * phi ^ ka) ^ kb) >> 8`` with ``h = lowbias32`` and ``tg = t * phi``
+    (``phi`` the 32-bit golden ratio). No state is carried between draws, so every read's loop is the
+    same straight-line code and vectorises across reads."""
+    h = _lowbias32(np.uint32(tg ^ ka))
+    h = _lowbias32(np.uint32(h ^ kb))
+    return np.float32(np.int32(h >> _U8)) * _INV24
 
 
 @njit(inline="always")
@@ -94,7 +110,7 @@ def prepare_dense(Q, W, d, stats):
     """One pass over every problem: kernel arrays and the statistics of the automatic beta range.
 
     Writes ``W = Q + Q^T`` with zero diagonal and ``d = diag Q`` (in the dtype of ``W``), and per
-    problem ``stats[b] = (max_i (|m_i| + 3 s_i), min_i ||(d_i, W_i)||_2, smallest non-zero
+    problem ``stats[b] = (mean_i sqrt(m_i^2 + s_i^2), min_i ||(d_i, W_i)||_2, smallest non-zero
     |coefficient|)`` with ``m_i = d_i + sum_j W_ij / 2`` and ``s_i = ||W_i||_2 / 2``, accumulated in
     float64 (see ``qtrain.qubo.anneal.default_beta_range``). ``inf`` marks "no non-zero coefficient".
     """
@@ -120,90 +136,126 @@ def prepare_dense(Q, W, d, stats):
                 aw = abs(w)
                 if aw > 0.0 and aw < floor:
                     floor = aw
-            hot = max(hot, abs(di + s1 / 2.0) + 1.5 * np.sqrt(s2))
+            mi = di + s1 / 2.0
+            hot += np.sqrt(mi * mi + s2 / 4.0)
             rowmin = min(rowmin, np.sqrt(di * di + s2))
             if di != 0.0 and abs(di) < floor:
                 floor = abs(di)
-        stats[b, 0] = hot
+        stats[b, 0] = hot / n
         stats[b, 1] = rowmin
         stats[b, 2] = floor
 
 
 @njit(parallel=True, cache=True, fastmath=True, boundscheck=False)
-def anneal_dense(W, d, betas, x0, seeds, polish, block, out):
+def anneal_dense(W, d, betas, x0, seeds, polish, lanes, out):
     """Metropolis simulated annealing on dense QUBOs, in place into ``out``.
 
-    One job advances a block of reads of one problem together, variable by variable: first the
-    Metropolis decisions of all reads for variable ``i`` (branch-free: every read draws its uniform
-    variate, accept iff ``delta <= 0`` or ``u < exp(-beta delta)``), then the field update
-    ``f_r += s W_i`` of each read that flipped (one contiguous row, vectorised). Signs
-    ``s = 1 - 2 x`` are kept per (variable, read), fields per (read, variable); fields are
-    recomputed from the state every 64 sweeps so float32 rounding cannot accumulate.
+    The ``B * R`` (problem, read) chains are cut, in problem-major order, into jobs of ``lanes``
+    chains that advance together variable by variable (one job's lanes may belong to several
+    problems): first the Metropolis decisions of every lane for variable ``i``, branch-free and
+    vectorised across lanes (each lane draws its counter-based variate :func:`_uniform24`; accept
+    iff ``delta <= 0`` or ``u < exp(-beta delta)``), then the field update ``f += s W_i`` of each
+    lane that flipped (one contiguous row of its problem's ``W``, vectorised). Several lanes per job
+    give the decision loop independent work to overlap its long dependency chain (hash, then
+    exponential) with; a job is the unit of parallel work. The lanes that flipped are compacted
+    into an index list before their row updates, so the update loop mispredicts once per variable
+    rather than once per lane. Signs ``s = 1 - 2 x`` are kept per
+    (variable, lane), fields per (lane, variable); fields are recomputed from the state every 64
+    sweeps so float32 rounding cannot accumulate.
 
     Args:
         W: ``[B, n, n]`` symmetric couplings ``Q + Q^T`` with zero diagonal.
         d: ``[B, n]`` linear terms ``Q_ii``.
         betas: ``[B, S]`` inverse temperature of each sweep, per problem.
-        x0: ``[R, n]`` int8 initial states (shared by the problems of the batch).
-        seeds: ``[R]`` uint64 stream seeds (splitmix64, one stream per read: a problem solved inside
-            a batch, or in another block layout, gets exactly the samples it gets alone).
+        x0: ``[R, n]`` int8 initial states (read ``r`` starts from ``x0[r]`` in every problem).
+        seeds: ``[R]`` uint64 stream keys (one counter-based stream per read, the same in every
+            problem: a problem solved inside a batch, or in another job layout, gets exactly the
+            samples it gets alone).
         polish: run greedy descent after the last sweep.
-        block: reads advanced together by one job (cache reuse of ``W``); results do not depend on it.
+        lanes: chains advanced together by one job; results do not depend on it.
         out: ``[B, R, n]`` int8 result.
     """
     B = W.shape[0]
     n = W.shape[1]
     R = x0.shape[0]
     S = betas.shape[1]
-    nblk = (R + block - 1) // block
-    for job in prange(B * nblk):
-        b = job // nblk
-        r0 = (job % nblk) * block
-        m = min(r0 + block, R) - r0
-        Wb = W[b]
+    total = B * R
+    njobs = (total + lanes - 1) // lanes
+    for job in prange(njobs):
+        l0 = job * lanes
+        m = min(l0 + lanes, total) - l0
+        pb = np.empty(m, dtype=np.int64)
         f = np.empty((m, n), dtype=W.dtype)
         sgT = np.empty((n, m), dtype=np.float32)
         fi = np.empty(m, dtype=np.float32)
+        bl = np.empty(m, dtype=np.float32)
         c = np.zeros(m, dtype=np.float32)
+        idx = np.zeros(m, dtype=np.int64)
         xk = np.empty(n, dtype=np.int8)
-        states = seeds[r0:r0 + m].copy()
+        ka = np.empty(m, dtype=np.uint32)
+        kb = np.empty(m, dtype=np.uint32)
+        kbs = np.empty(m, dtype=np.uint32)
         for k in range(m):
-            xk[:] = x0[r0 + k]
-            _fields(Wb, d[b], xk, f[k], n)
+            b = (l0 + k) // R
+            r = (l0 + k) % R
+            pb[k] = b
+            ka[k] = np.uint32(seeds[r] & _MASK32)
+            kb[k] = np.uint32(seeds[r] >> _S32)
+            xk[:] = x0[r]
+            _fields(W[b], d[b], xk, f[k], n)
             for i in range(n):
                 sgT[i, k] = 1.0 - 2.0 * xk[i]
+        t = np.uint64(0)
         for s in range(S):
-            beta = np.float32(betas[b, s])
+            for k in range(m):
+                bl[k] = betas[pb[k], s]
             if s % 64 == 63:
                 for k in range(m):
                     for i in range(n):
                         xk[i] = 1 if sgT[i, k] < 0 else 0
-                    _fields(Wb, d[b], xk, f[k], n)
+                    _fields(W[pb[k]], d[pb[k]], xk, f[k], n)
+            # draws past 2^32 per read: fold the counter's high word into the second key
+            hi = np.uint32(np.uint32(t >> _S32) * _L2)
+            for k in range(m):
+                kbs[k] = np.uint32(kb[k] ^ hi)
             for i in range(n):
+                tg = np.uint32(np.uint32(t & _MASK32) * _G32)
+                t += np.uint64(1)
                 for k in range(m):
                     fi[k] = f[k, i]
                 sr = sgT[i]
+                flips = np.float32(0.0)
                 for k in range(m):
                     si = sr[k]
-                    z = beta * (si * fi[k])
-                    states[k], h = _splitmix(states[k])
-                    u = np.float32(h >> _S40) * _INV24
+                    z = bl[k] * (si * fi[k])
+                    u = _uniform24(tg, ka[k], kbs[k])
                     zc = min(max(z, np.float32(0.0)), _ZMAX)
                     accept = (z <= 0) | (u < _expm(zc))
                     ck = si if accept else np.float32(0.0)
                     c[k] = ck
                     sr[k] = si - 2 * ck
+                    flips += abs(ck)
+                if flips == 0:
+                    continue
+                # compact the lanes that flipped (branch-free), then one row update each: a
+                # mispredicted branch per variable instead of one per lane
+                cnt = 0
                 for k in range(m):
+                    idx[cnt] = k
+                    cnt += c[k] != 0
+                for q in range(cnt):
+                    k = idx[q]
                     ck = c[k]
-                    if ck != 0:
-                        for j in range(n):
-                            f[k, j] += ck * Wb[i, j]
+                    Wi = W[pb[k], i]
+                    for j in range(n):
+                        f[k, j] += ck * Wi[j]
         for k in range(m):
+            b = pb[k]
             for i in range(n):
                 xk[i] = 1 if sgT[i, k] < 0 else 0
             if polish:
-                _descend(Wb, f[k], xk, n)
-            out[b, r0 + k, :] = xk
+                _descend(W[b], f[k], xk, n)
+            out[b, (l0 + k) % R, :] = xk
 
 
 @njit(parallel=True, cache=True)

@@ -22,13 +22,21 @@ def default_beta_range(qubo: QUBO) -> torch.Tensor:
     ``(1 - 2x_i)(d_i + sum_j W_ij x_j)``. For uniformly random ``x`` that field has mean
     ``m_i = d_i + sum_j W_ij / 2`` and standard deviation ``s_i = ||W_i||_2 / 2``.
 
-    * hot: a three-sigma move of the stiffest variable is accepted with probability 1/2:
-      ``beta_hot = ln 2 / max_i (|m_i| + 3 s_i)``;
+    * hot: a typical move is accepted with probability 1/2: ``beta_hot = ln 2 / mean_i
+      sqrt(m_i^2 + s_i^2)`` (the root-mean-square flip cost of variable ``i`` at a random state,
+      averaged over variables). About 65% of all proposed flips are accepted in the first tenth of
+      the sweeps on dense spin glasses, the classic initial acceptance of Kirkpatrick et al.;
     * cold: the smallest typical excitation, ``delta = max(min_i ||(d_i, W_i)||_2 / sqrt(n),
       smallest non-zero |coefficient|)``, is accepted with probability 1/100:
       ``beta_cold = ln 100 / delta``.
 
-    Decision: dwave-samplers takes the cold end from the smallest coefficient alone, which for
+    Decisions: the hot end used to make a three-sigma move of the stiffest variable accept with
+    probability 1/2 (dwave-samplers uses the largest possible move); that starts about 16 times
+    above the critical temperature of a dense spin glass and accepted 91% of proposals in the first
+    tenth of the sweeps, a random walk that costs a field update per accepted flip and finds
+    nothing. On the ``qubo-speed`` instances the rule above gives the same best energies at 1000
+    sweeps (within 1e-5 relative at 100 sweeps, still below dwave-samplers') at about 0.8x the time.
+    dwave-samplers takes the cold end from the smallest coefficient alone, which for
     dense real-valued problems gives beta near 1e6 and spends most sweeps frozen; the
     ``sqrt(n)``-scaled field (the typical smallest local field of a dense spin glass) keeps the
     sweeps where the state still moves, and the coefficient floor keeps integer problems exact.
@@ -38,7 +46,7 @@ def default_beta_range(qubo: QUBO) -> torch.Tensor:
     d = torch.diagonal(Q, dim1=-2, dim2=-1)
     W = W - torch.diag_embed(torch.diagonal(W, dim1=-2, dim2=-1))
     sq = (W**2).sum(-1)
-    hot = ((d + W.sum(-1) / 2).abs() + 1.5 * sq.sqrt()).amax(-1)
+    hot = ((d + W.sum(-1) / 2) ** 2 + sq / 4).sqrt().mean(-1)
     row = torch.sqrt(d**2 + sq).amin(-1)
     absq = torch.cat([W.abs().flatten(1), d.abs()], dim=1)
     floor = torch.where(absq > 0, absq, torch.full_like(absq, math.inf)).amin(-1)
@@ -46,7 +54,7 @@ def default_beta_range(qubo: QUBO) -> torch.Tensor:
 
 
 def _betas_from_stats(stats: torch.Tensor, n: int) -> torch.Tensor:
-    """``[B, 2]`` (beta_hot, beta_cold) from ``[B, 3]`` (hot scale, smallest row norm, smallest
+    """``[B, 2]`` (beta_hot, beta_cold) from ``[B, 3]`` (typical flip cost, smallest row norm, smallest
     non-zero |coefficient| or inf), by the rules of :func:`default_beta_range`."""
     stats = stats.to(torch.float64)
     hot, row, floor = stats[:, 0], stats[:, 1], stats[:, 2]
@@ -89,12 +97,16 @@ def _prepare_kernel_arrays(qubo: QUBO, dtype: np.dtype) -> tuple[np.ndarray, np.
     return W, d, stats
 
 
-def _read_block(num_problems: int, num_reads: int) -> int:
-    """Reads per kernel job: as many as keep about four jobs per thread (cache reuse of ``W``)."""
+def _lanes(num_chains: int, n: int) -> int:
+    """Chains per kernel job: at most 64 (enough independent work to hide the decision loop's
+    latency) and at most ``16384 / n`` (the job's fields and signs stay in a core's L2 cache), cut
+    into a multiple of the thread count of equal jobs."""
     import numba
 
-    blocks = min(num_reads, max(1, -(-4 * numba.get_num_threads() // num_problems)))
-    return -(-num_reads // blocks)
+    threads = numba.get_num_threads()
+    cap = max(1, min(64, 16384 // max(n, 1)))
+    jobs = threads * -(-num_chains // (threads * cap))
+    return max(1, -(-num_chains // jobs))
 
 
 class AnnealSampler(QUBOSampler):
@@ -169,7 +181,7 @@ class AnnealSampler(QUBOSampler):
             return out, info
         out = np.empty((B, num_reads, qubo.num_variables), dtype=np.int8)
         _kernels.anneal_dense(W, d, betas.numpy().astype(precision), x0, seeds, bool(polish),
-                              _read_block(B, num_reads), out)
+                              _lanes(B * num_reads, qubo.num_variables), out)
         info["device"] = "cpu"
         return torch.from_numpy(out), info
 
