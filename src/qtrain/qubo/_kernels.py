@@ -233,7 +233,7 @@ def anneal_dense(W, d, betas, x0, seeds, polish, lanes, out):
                     accept = (z <= 0) | (u < _expm(zc))
                     ck = si if accept else np.float32(0.0)
                     c[k] = ck
-                    sr[k] = si - 2 * ck
+                    sr[k] = si - np.float32(2.0) * ck
                     flips += abs(ck)
                 if flips == 0:
                     continue
