@@ -159,9 +159,13 @@ def anneal_dense(W, d, betas, x0, seeds, polish, lanes, out):
     give the decision loop independent work to overlap its long dependency chain (hash, then
     exponential) with; a job is the unit of parallel work. The lanes that flipped are compacted
     into an index list before their row updates, so the update loop mispredicts once per variable
-    rather than once per lane. Signs ``s = 1 - 2 x`` are kept per
-    (variable, lane), fields per (lane, variable); fields are recomputed from the state every 64
-    sweeps so float32 rounding cannot accumulate.
+    rather than once per lane. Signs ``s = 1 - 2 x`` are kept per (variable, lane), fields per
+    (lane, variable); fields are recomputed from the state every 64 sweeps so float32 rounding
+    cannot accumulate.
+
+    Measured on ``qubo-speed`` (b) (64 problems x n=128, 10 reads x 1000 sweeps, CPU seconds on
+    2 cores): one problem per job with a splitmix64 stream 0.67 s; this kernel 0.41 s, of which
+    about 0.24 s are decisions and 0.17 s row updates.
 
     Args:
         W: ``[B, n, n]`` symmetric couplings ``Q + Q^T`` with zero diagonal.
