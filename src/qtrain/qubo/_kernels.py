@@ -164,7 +164,8 @@ def anneal_dense(W, d, betas, x0, seeds, polish, lanes, out):
     cannot accumulate.
 
     Measured on ``qubo-speed`` (b) (64 problems x n=128, 10 reads x 1000 sweeps, CPU seconds on
-    2 cores): one problem per job with a splitmix64 stream 0.67 s; this kernel 0.41 s, of which
+    2 cores): the previous layout, one problem per job and a branch per lane, 0.67 s; this kernel
+    0.41 s, of which
     about 0.24 s are decisions and 0.17 s row updates.
 
     Args:
