@@ -165,8 +165,7 @@ def anneal_dense(W, d, betas, x0, seeds, polish, lanes, out):
 
     Measured on ``qubo-speed`` (b) (64 problems x n=128, 10 reads x 1000 sweeps, CPU seconds on
     2 cores): the previous layout, one problem per job and a branch per lane, 0.67 s; this kernel
-    0.41 s, of which
-    about 0.24 s are decisions and 0.17 s row updates.
+    0.41 s, of which about 0.24 s are decisions and 0.17 s row updates.
 
     Args:
         W: ``[B, n, n]`` symmetric couplings ``Q + Q^T`` with zero diagonal.
