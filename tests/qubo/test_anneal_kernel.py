@@ -80,3 +80,11 @@ def test_kernel_results_do_not_depend_on_the_job_layout():
         np.testing.assert_array_equal(out, outs[0])
     # and the reads differ from each other (independent streams, not one stream copied)
     assert len({outs[0][0, r].tobytes() for r in range(6)}) > 1
+
+
+def test_float32_exponential_is_accurate_on_its_whole_range():
+    from qtrain.qubo._kernels import _expm
+
+    z = np.linspace(0.0, 22.0, 4001, dtype=np.float32)
+    approx = np.array([_expm(v) for v in z], dtype=np.float64)
+    assert np.max(np.abs(approx / np.exp(-z.astype(np.float64)) - 1)) < 2e-5

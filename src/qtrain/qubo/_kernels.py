@@ -27,12 +27,14 @@ _ZMAX = np.float32(22.0)
 def _expm(z):
     """``exp(-z)`` for ``0 <= z <= 22`` in float32 arithmetic, relative error below 2e-5.
 
-    ``exp(-z) = (exp(-z/64))^64``: a degree-6 Taylor polynomial on ``[0, 0.35]`` (remainder below
-    1e-7), then six squarings. Branch-free, so the decision loop over reads compiles without jumps.
+    ``exp(-z) = p(z/64)^64``: ``p`` is a degree-4 polynomial fitted to ``exp(-t)`` on
+    ``[0, 22/64]`` for relative error (least squares on Chebyshev nodes, ``p(0) = 1``), then six
+    squarings; two fewer multiply-adds than the Taylor polynomial of the same accuracy. Branch-free,
+    so the decision loop compiles without jumps.
     """
     t = z * np.float32(1.0 / 64.0)
-    p = np.float32(1.0) - t * (np.float32(1.0) - t * (np.float32(0.5) - t * (np.float32(1.0 / 6.0) - t * (
-        np.float32(1.0 / 24.0) - t * (np.float32(1.0 / 120.0) - t * np.float32(1.0 / 720.0))))))
+    p = np.float32(1.0) + t * (np.float32(-0.99998912) + t * (np.float32(0.4997545) + t * (
+        np.float32(-0.16469262) + t * np.float32(0.03503507))))
     p = p * p
     p = p * p
     p = p * p
