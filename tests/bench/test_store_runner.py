@@ -38,6 +38,32 @@ def test_interrupted_sweep_keeps_finished_runs_and_resume_skips_them(tmp_path):
     assert bench.calls == [2, 3, 0, 1, 2, 3], "quick runs are different tasks"
 
 
+class TwoMethods(Benchmark):
+    name = "two"
+
+    def __init__(self):
+        self.calls = []
+
+    def tasks(self, cfg):
+        return [Task(m, s, {}) for m in ("a", "speed/x", "speedy") for s in cfg.seeds]
+
+    def run_task(self, task, cfg):
+        self.calls.append(task.method)
+        return {"value": 1.0}
+
+
+def test_rerun_runs_the_named_methods_again_and_takes_the_rest_from_the_store(tmp_path):
+    store = ResultsStore(tmp_path / "r.sqlite")
+    bench = TwoMethods()
+    run_benchmark(bench, seeds=2, store=store, out_dir=tmp_path)
+    bench.calls.clear()
+    report = run_benchmark(bench, seeds=2, store=store, out_dir=tmp_path, resume=True,
+                           rerun=["speed"])
+    # "speed" matches "speed/x" but not "speedy"
+    assert bench.calls == ["speed/x", "speed/x"] and report.skipped == 4
+    assert len(report.runs) == 6 and len(store.list("two")) == 8
+
+
 def test_records_round_trip_with_environment(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
     report = run_benchmark(Flaky(), seeds=2, store=store, out_dir=tmp_path)

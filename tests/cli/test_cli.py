@@ -102,8 +102,12 @@ def test_bench_list_and_run_json_and_runs(tmp_path, tiny, monkeypatch):
     assert out["summary"] == {"m1": {"score": 1.0}, "m2": {"score": 2.0}}
     res = run("bench", "run", "tiny", "--seeds", 3, "--resume", "--json")
     assert tiny.calls == 6, "resume must skip stored runs"
+    res = run("bench", "run", "tiny", "--seeds", 3, "--resume", "--rerun", "m2", "--json")
+    assert res.exit_code == 0 and tiny.calls == 9, "--rerun m2 runs m2's three seeds again"
+    assert len(json.loads(res.output)["runs"]) == 6
+    assert run("bench", "run", "tiny", "--rerun", "m2").exit_code == 2  # needs --resume
     listed = json.loads(run("runs", "list", "--json").output)
-    assert len(listed) == 6
+    assert len(listed) == 9
     shown = json.loads(run("runs", "show", listed[0]["id"], "--json").output)
     assert shown["benchmark"] == "tiny" and "packages" in shown["environment"]
     assert run("runs", "show", 9999).exit_code == 2

@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -73,9 +73,15 @@ class BenchReport:
                 "summary": self.summary, "files": [str(f) for f in self.files]}
 
 
+def _matches(method: str, names: Sequence[str]) -> bool:
+    """Whether ``method`` is one of ``names`` or below one of them (``name/...``)."""
+    return any(method == m or method.startswith(m + "/") for m in names)
+
+
 def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | None = None,
                   device: str = "cpu", out_dir: str | Path | None = None,
                   store: ResultsStore | None = None, resume: bool = False,
+                  rerun: Sequence[str] = (),
                   progress: Callable[[int, int, Task], None] | None = None) -> BenchReport:
     """Run every task of a benchmark, storing each finished run in its own transaction.
 
@@ -87,6 +93,9 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
         out_dir: folder for tables and plots (default ``results/<name>``).
         store: results store (default: :class:`ResultsStore` at its default path).
         resume: skip tasks already stored (same benchmark, method, seed, params and quick flag).
+        rerun: with ``resume``, run these methods again anyway (a method ``m`` also matches
+            ``m/...``, e.g. ``"speed"`` matches ``"speed/anneal/4x100"``): after a change that
+            affects only some methods, the others are taken from the store.
         progress: called as ``progress(done, total, task)`` before each task.
     """
     bench = get_benchmark(name) if isinstance(name, str) else name
@@ -105,7 +114,7 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
         key = task_key(bench.name, task, quick)
         if progress is not None:
             progress(i, len(tasks), task)
-        if resume:
+        if resume and not _matches(task.method, rerun):
             old = store.find(bench.name, key)
             if old is not None:
                 runs.append(old)

@@ -202,6 +202,8 @@ def bench_run(
     out: Path | None = typer.Option(None, "--out", help="Folder for tables and plots."),
     db: Path | None = typer.Option(None, "--db", help="Results database (default $QTRAIN_DB or the user data dir)."),
     resume: bool = typer.Option(False, "--resume", help="Skip runs already in the store."),
+    rerun: list[str] | None = typer.Option(None, "--rerun", help="With --resume: run this method "
+                                           "again anyway (repeatable; 'm' also matches 'm/...')."),
 ) -> None:
     """Run a benchmark; every run is stored, then the summary table is printed."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -219,10 +221,12 @@ def bench_run(
         dev = resolve_device(device).type
     except ValueError as exc:
         _fail(str(exc))
+    if rerun and not resume:
+        _fail("--rerun needs --resume (without it every run is run anyway)")
     store = _store(db)
     if as_json:
         report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                               store=store, resume=resume)
+                               store=store, resume=resume, rerun=rerun or ())
         typer.echo(json.dumps(report.to_json()))
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -234,7 +238,7 @@ def bench_run(
                        description=f"{name}: {task.method} seed {task.seed}")
 
         report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                               store=store, resume=resume, progress=progress)
+                               store=store, resume=resume, rerun=rerun or (), progress=progress)
     console.print(summary_table(f"{name}{' (quick)' if quick else ''}", report.summary))
     if report.skipped:
         console.print(f"{report.skipped} run(s) taken from the store (--resume)")
