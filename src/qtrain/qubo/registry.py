@@ -36,7 +36,8 @@ def available_samplers() -> list[str]:
 def get_sampler(name: str, **kwargs: Any) -> QUBOSampler:
     """The sampler registered as ``name``, constructed with ``kwargs`` (default parameters).
 
-    Names: ``exact`` (brute force), ``milp`` (exact, HiGHS on the linearised program), ``anneal`` (qtrain's simulated annealer), ``steepest``
+    Names: ``exact`` (brute force), ``milp`` (exact, HiGHS on the linearised program),
+    ``anneal`` (qtrain's simulated annealer), ``steepest``
     (greedy descent), ``dwave-sa`` and ``tabu`` (dwave-samplers), ``dwave`` (a QPU; extra
     ``dwave``), and those registered by other packages.
 
