@@ -319,8 +319,9 @@ class QPSBGD(torch.optim.Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One QP-SBGD step; returns the closure's loss (``None`` without a closure).
 
-        ``last_info`` afterwards holds ``qubo_sizes`` (layer -> ``[m, N]``), ``sampler_calls``,
-        ``num_reads``,
+        ``last_info`` afterwards holds ``qubo_sizes`` (layer -> ``[m, N]``; with ``chunk_rows``,
+        ``m`` counts (chunk, neuron) problems), ``milp_sizes`` (``formulation="milp"``: layer ->
+        ``[m, n + B]`` binaries), ``sampler_calls``, ``num_reads``,
         ``solver_time_s`` (sum of the samplers' ``total_ns``), ``formulate_time_s``,
         ``energies`` (mean best energy per layer), ``sampler_info`` and ``fixed_point``.
         """
