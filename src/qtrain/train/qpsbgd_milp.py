@@ -12,12 +12,18 @@ Gradients", arXiv:2310.15128 (the objective).
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
 import torch
 
-from qtrain.train.qpsbgd_qubo import _check_layer, normalize_gradients, sign_threshold
+from qtrain.train.qpsbgd_qubo import (
+    _check_layer,
+    normalize_gradients,
+    sign_objective,
+    sign_threshold,
+)
 
 __all__ = ["sign_directions_milp"]
 
@@ -54,11 +60,15 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
         ValueError: as :func:`~qtrain.train.qpsbgd_qubo.binary_gradient_qubo` for bad ``X``/``G``;
             a non-positive ``time_limit`` or negative ``mip_rel_gap``.
 
+    Example:
+        >>> X = torch.tensor([[1.0, -1.0], [1.0, 1.0]]); G = torch.tensor([[1.0], [-1.0]])
+        >>> d, info = sign_directions_milp(X, G)
+        >>> d.tolist(), info["proven_optimal"], info["objective"]
+        ([[-1.0, -1.0]], True, [2.0])
+
     References:
         Krahn et al., arXiv:2310.15128.
     """
-    import time
-
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     _check_layer(X, G)
@@ -96,8 +106,6 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
         gaps.append(None if gap is None or not math.isfinite(gap) else float(gap))
     elapsed = time.perf_counter() - t0
     dt = torch.from_numpy(d).to(G.device)
-    from qtrain.train.qpsbgd_qubo import sign_objective
-
     obj = sign_objective(X, torch.from_numpy(Gn.T).to(G.device), dt, eps)
     return dt, {"optimal": optimal, "proven_optimal": all(optimal), "mip_gap": gaps,
                 "objective": obj.tolist(), "solver_time_s": elapsed}
