@@ -12,7 +12,8 @@ from qtrain.bench.registry import available_benchmarks
 class TinyDigits(QPSBGDDigits):
     def tasks(self, cfg):
         s = {"pair": "1/7", "epochs": 1, "batch_size": 32, "hidden": 4}
-        return [Task("qpsbgd", 0, {**s, "lr": 0.1}), Task("signsgd", 0, {**s, "lr": 0.01}),
+        return [Task("qpsbgd", 0, {**s, "lr": 0.1}), Task("qpsbgd-milp", 0, {**s, "lr": 0.1}),
+                Task("signsgd", 0, {**s, "lr": 0.01}),
                 Task("full-precision", 0, {**s, "lr": 0.01}),
                 Task("speed/anneal/4x100", 0, {"part": "speed", "pair": "0/2", "hidden": 4, "num_reads": 4,
                                                   "num_sweeps": 100}),
@@ -53,6 +54,8 @@ def test_tiny_runs_write_a_table_and_a_plot(tmp_path, bench, stem):
         assert 1 <= report.summary["qpsbgd"]["sampler_calls_per_step"] <= 2
         assert report.summary["ratios"]["step_speedup_4x100"] > 0
         assert "speed-up" in table
+        milp = next(r for r in report.runs if r.method == "qpsbgd-milp").metrics
+        assert milp["solver_s_per_step"] > 0 and "0: 4x" in milp["qubo_sizes"]  # 4 neurons, n + B
     if stem == "qpsbgd-rosenbrock":
         # exact QUBO steps never do worse than the start on this short run
         first = report.runs[0].metrics["curve_values"]

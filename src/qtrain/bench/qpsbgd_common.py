@@ -83,7 +83,7 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
                 info = opt.last_info
                 solver_s.append(info["solver_time_s"])
                 calls.append(info["sampler_calls"])
-                sizes = info["qubo_sizes"] or sizes
+                sizes = info["qubo_sizes"] or info.get("milp_sizes") or sizes
             if step % every == 0 or step == total:
                 curve.append((step, metric()))
     out = {"curve": curve, "final": curve[-1][1], "train_loss": loss_v,

@@ -12,6 +12,7 @@ __all__ = ["available_samplers", "get_sampler", "register_sampler"]
 # name -> "module:Class", imported on first use so optional SDKs stay lazy.
 _REGISTRY = LazyRegistry("sampler", {
     "exact": "qtrain.qubo.exact:ExactSampler",
+    "milp": "qtrain.qubo.milp:MILPSampler",
     "anneal": "qtrain.qubo.anneal:AnnealSampler",
     "steepest": "qtrain.qubo.anneal:SteepestDescentSampler",
     "dwave-sa": "qtrain.qubo.dwave_samplers:DWaveSASampler",
@@ -35,7 +36,8 @@ def available_samplers() -> list[str]:
 def get_sampler(name: str, **kwargs: Any) -> QUBOSampler:
     """The sampler registered as ``name``, constructed with ``kwargs`` (default parameters).
 
-    Names: ``exact`` (brute force), ``anneal`` (qtrain's simulated annealer), ``steepest``
+    Names: ``exact`` (brute force), ``milp`` (exact, HiGHS on the linearised program),
+    ``anneal`` (qtrain's simulated annealer), ``steepest``
     (greedy descent), ``dwave-sa`` and ``tabu`` (dwave-samplers), ``dwave`` (a QPU; extra
     ``dwave``), and those registered by other packages.
 

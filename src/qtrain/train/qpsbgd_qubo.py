@@ -113,7 +113,7 @@ def refine_directions(X: torch.Tensor, G: torch.Tensor, d: torch.Tensor, eps: fl
     sampler's reads, in the spirit of a QPU's optional postprocessing.
 
     Args:
-        X: ``[B, n]`` +-1 inputs. G: ``[B, m]`` output gradients.
+        X: ``[B, n]`` +-1 inputs, or ``[m, B, n]`` per neuron. G: ``[B, m]`` output gradients.
         d: ``[m, k, n]`` +-1 candidates (``k`` per neuron).
         eps: sign tie-break. max_iters: bound on the rounds.
 
@@ -123,14 +123,15 @@ def refine_directions(X: torch.Tensor, G: torch.Tensor, d: torch.Tensor, eps: fl
     References:
         Krahn et al., arXiv:2310.15128 (the objective).
     """
-    Xd, Gd = X.to(G.dtype), G.T  # [B, n], [m, B]
+    Gd = G.T  # [m, B]
+    Xd = (X if X.dim() == 3 else X.expand(G.shape[1], *X.shape)).to(G.dtype)  # [m, B, n]
     d = d.to(G.dtype).clone()
     rows = torch.arange(d.shape[0] * d.shape[1], device=d.device)
     for _ in range(X.shape[-1] if max_iters is None else max_iters):
-        z = torch.einsum("bn,mkn->mkb", Xd, d)  # [m, k, B]
+        z = torch.einsum("mbn,mkn->mkb", Xd, d)  # [m, k, B]
         now = torch.sign(z + eps)
         # z after flipping coordinate n: z_b - 2 x_bn d_n, for every n at once
-        flipped = torch.sign(z[..., None] - 2 * Xd[None, None] * d[:, :, None, :] + eps)
+        flipped = torch.sign(z[..., None] - 2 * Xd[:, None] * d[:, :, None, :] + eps)
         gain = torch.einsum("mb,mkbn->mkn", Gd, flipped - now[..., None])
         best, idx = gain.max(-1)
         move = best > 1e-12
