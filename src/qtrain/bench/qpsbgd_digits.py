@@ -84,7 +84,11 @@ class QPSBGDDigits(Benchmark):
                 for method in LR:
                     if cfg.quick and method in QUICK_SKIP:
                         continue
-                    out.append(Task(method, seed, {"pair": f"{a}/{b}", **s, "lr": LR[method]}))
+                    params = {"pair": f"{a}/{b}", **s, "lr": LR[method]}
+                    if method == "qpsbgd":  # the annealer's setting is part of the run's key
+                        params.update(num_reads=QPSBGD_KW["num_reads"],
+                                      num_sweeps=QPSBGD_KW["sampler_params"]["num_sweeps"])
+                    out.append(Task(method, seed, params))
         for reads, sweeps in SPEED_SETTINGS[:1] if cfg.quick else SPEED_SETTINGS:
             for sampler in ("anneal", "dwave-sa"):
                 out.append(Task(f"speed/{sampler}/{reads}x{sweeps}", seeds[0],
