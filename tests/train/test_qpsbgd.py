@@ -19,6 +19,16 @@ def logistic(model, X, y):
     return F.softplus(-y * model(X)[:, 0]).mean()
 
 
+def linear_step(opt, model, X, G):
+    """One step on the loss ``sum(model(X) * G)``, whose output gradients are exactly ``G``."""
+    def closure():
+        opt.zero_grad()
+        loss = (model(X) * G.float()).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+
+
 def run_step(model, opt, X, y):
     def closure():
         opt.zero_grad()
@@ -55,13 +65,7 @@ def test_exact_step_moves_every_neuron_against_the_brute_force_best_direction():
     best = (G.T @ torch.sign(X.double() @ D.T + 0.01)).max(-1).values  # [m]
     model = nn.Sequential(layer)
     opt = QPSBGD(model, sampler="exact", lr=0.25, clip=None)
-
-    def closure():
-        opt.zero_grad()
-        loss = (model(X) * G.float()).sum()
-        loss.backward()
-        return loss
-    opt.step(closure)
+    linear_step(opt, model, X, G)
     d = (w0 - layer.weight.detach()).double() / 0.25
     got = (G.T @ torch.sign(X.double() @ d.T + 0.01)).diagonal()
     torch.testing.assert_close(got[:2], best[:2])

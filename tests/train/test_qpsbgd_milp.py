@@ -18,6 +18,7 @@ from qtrain.train.qpsbgd_qubo import (
     refine_directions,
     sign_objective,
 )
+from tests.train.test_qpsbgd import linear_step
 
 
 def brute_best(X, G, eps=0.01):
@@ -75,15 +76,6 @@ def test_refine_accepts_per_neuron_inputs():
     for j in range(2):  # neuron j alone, with its own inputs, refines identically
         dj = refine_directions(X[j], G[:, j:j + 1], d0[j:j + 1])
         assert torch.equal(d[j:j + 1], dj)
-
-
-def linear_step(opt, model, X, G):
-    def closure():
-        opt.zero_grad()
-        loss = (model(X) * G.float()).sum()
-        loss.backward()
-        return loss
-    opt.step(closure)
 
 
 def argmax_set(X, g, eps=0.01):

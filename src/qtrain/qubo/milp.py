@@ -11,10 +11,45 @@ import torch
 from qtrain.qubo.model import QUBO
 from qtrain.qubo.sampler import QUBOSampler
 
-__all__ = ["MILPSampler", "linearize_qubo"]
+__all__ = ["MILPSampler", "highs_options", "highs_outcome", "linearize_qubo"]
 
 #: Default bound on the linearised program: products ``y_ij`` (one per non-zero coupling).
 MAX_PRODUCTS = 20_000
+
+
+def highs_options(time_limit: float | None = None, mip_rel_gap: float = 0.0,
+                  **extra: Any) -> dict[str, Any]:
+    """Checked HiGHS options for ``scipy.optimize.milp``: ``time_limit`` (positive seconds or
+    None: no limit), ``mip_rel_gap`` (finite, >= 0; 0 proves optimality to the solver's
+    tolerances) and any ``extra`` option as given.
+
+    Raises:
+        ValueError: a non-positive or non-finite ``time_limit``, a negative ``mip_rel_gap``.
+    """
+    if time_limit is not None and not (isinstance(time_limit, int | float)
+                                       and math.isfinite(time_limit) and time_limit > 0):
+        raise ValueError(f"time_limit must be a positive number of seconds or None, got "
+                         f"{time_limit!r}")
+    if not (isinstance(mip_rel_gap, int | float) and math.isfinite(mip_rel_gap)
+            and mip_rel_gap >= 0):
+        raise ValueError(f"mip_rel_gap must be a finite number >= 0, got {mip_rel_gap!r}")
+    options: dict[str, Any] = {"mip_rel_gap": float(mip_rel_gap), **extra}
+    if time_limit is not None:
+        options["time_limit"] = float(time_limit)
+    return options
+
+
+def highs_outcome(res: Any) -> tuple[bool, float | None, float | None]:
+    """``(proven optimal, relative MIP gap, dual bound)`` of a ``scipy.optimize.milp`` result;
+    a proven optimum without a reported gap or bound has gap 0 and bound ``res.fun``; a gap or
+    bound that HiGHS did not reach (or reports as infinite) is ``None``."""
+    optimal = bool(res.status == 0 and res.x is not None)
+    gap = getattr(res, "mip_gap", None)
+    gap = 0.0 if gap is None and res.status == 0 else gap
+    dual = getattr(res, "mip_dual_bound", None)
+    dual = res.fun if dual is None and res.status == 0 else dual
+    return (optimal, None if gap is None or not math.isfinite(gap) else float(gap),
+            None if dual is None or not math.isfinite(dual) else float(dual))
 
 
 def linearize_qubo(Q: np.ndarray) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray, np.ndarray]:
@@ -119,13 +154,7 @@ class MILPSampler(QUBOSampler):
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
         from scipy.optimize import Bounds, LinearConstraint, milp
 
-        if time_limit is not None and not (isinstance(time_limit, int | float)
-                                           and math.isfinite(time_limit) and time_limit > 0):
-            raise ValueError(f"time_limit must be a positive number of seconds or None, got "
-                             f"{time_limit!r}")
-        if not (isinstance(mip_rel_gap, int | float) and math.isfinite(mip_rel_gap)
-                and mip_rel_gap >= 0):
-            raise ValueError(f"mip_rel_gap must be a finite number >= 0, got {mip_rel_gap!r}")
+        options = highs_options(time_limit, mip_rel_gap, presolve=bool(presolve))
         Qs = qubo.Q.detach().to(torch.float64).cpu().numpy()
         offsets = qubo.offset.detach().to(torch.float64).cpu().numpy()
         B, n = Qs.shape[0], Qs.shape[1]
@@ -135,9 +164,6 @@ class MILPSampler(QUBOSampler):
                 f"sampler 'milp' takes at most max_products={self.max_products} non-zero couplings "
                 f"per problem, got {int(products.max())} (n={n}); raise max_products knowingly or "
                 "use a heuristic sampler such as 'anneal'")
-        options: dict[str, Any] = {"mip_rel_gap": float(mip_rel_gap), "presolve": bool(presolve)}
-        if time_limit is not None:
-            options["time_limit"] = float(time_limit)
         best = np.zeros((B, n), dtype=np.int8)
         optimal, gaps, bounds, status = [], [], [], []
         for b in range(B):
@@ -149,14 +175,10 @@ class MILPSampler(QUBOSampler):
                        options=options)
             if res.x is not None:
                 best[b] = np.rint(res.x[:n]).astype(np.int8)
-            gap = getattr(res, "mip_gap", None)
-            gap = 0.0 if gap is None and res.status == 0 else gap
-            dual = getattr(res, "mip_dual_bound", None)
-            dual = res.fun if dual is None and res.status == 0 else dual
-            optimal.append(bool(res.status == 0 and res.x is not None))
-            gaps.append(None if gap is None or not math.isfinite(gap) else float(gap))
-            bounds.append(None if dual is None or not math.isfinite(dual)
-                          else float(dual + offsets[b]))
+            ok, gap, dual = highs_outcome(res)
+            optimal.append(ok)
+            gaps.append(gap)
+            bounds.append(None if dual is None else dual + float(offsets[b]))
             status.append(str(res.message))
         samples = torch.from_numpy(best)[:, None, :].expand(B, num_reads, n).contiguous()
         return samples, {"proven_optimal": all(optimal), "optimal": optimal, "mip_gap": gaps,

@@ -11,13 +11,13 @@ Gradients", arXiv:2310.15128 (the objective).
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import numpy as np
 import torch
 
+from qtrain.qubo.milp import highs_options, highs_outcome
 from qtrain.train.qpsbgd_qubo import (
     _check_layer,
     normalize_gradients,
@@ -72,19 +72,12 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     _check_layer(X, G)
-    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds or None, got "
-                         f"{time_limit!r}")
-    if not (math.isfinite(mip_rel_gap) and mip_rel_gap >= 0):
-        raise ValueError(f"mip_rel_gap must be a finite number >= 0, got {mip_rel_gap!r}")
+    options = highs_options(time_limit, mip_rel_gap)
     Gn = normalize_gradients(G.to(torch.float64)).cpu().numpy()  # [m, B]
     m, B = Gn.shape
     n = X.shape[-1]
     T, _ = sign_threshold(n, eps)
     Xn = (X if X.dim() == 3 else X.expand(m, *X.shape)).to(torch.float64).cpu().numpy()
-    options: dict[str, Any] = {"mip_rel_gap": float(mip_rel_gap)}
-    if time_limit is not None:
-        options["time_limit"] = float(time_limit)
     eye = np.eye(B)
     d = np.ones((m, n))
     optimal, gaps = [], []
@@ -101,9 +94,9 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
                    constraints=[LinearConstraint(A, lo, hi)], options=options)
         if res.x is not None:
             d[j] = 2 * np.rint(res.x[:n]) - 1
-        optimal.append(bool(res.status == 0 and res.x is not None))
-        gap = getattr(res, "mip_gap", None)
-        gaps.append(None if gap is None or not math.isfinite(gap) else float(gap))
+        ok, gap, _ = highs_outcome(res)
+        optimal.append(ok)
+        gaps.append(gap)
     elapsed = time.perf_counter() - t0
     dt = torch.from_numpy(d).to(G.device)
     obj = sign_objective(X, torch.from_numpy(Gn.T).to(G.device), dt, eps)
