@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from qtrain.data import (
+    Split,
     breast_cancer,
     digits,
     digits_pair,
@@ -13,6 +14,7 @@ from qtrain.data import (
     rosenbrock_hessian,
     rosenbrock_start,
     sbm_graph,
+    validation_split,
 )
 
 
@@ -30,6 +32,29 @@ def test_digits_pair_is_binary_seeded_and_stratified():
             digits_pair(*bad)
     with pytest.raises(ValueError, match="test_size"):
         digits_pair(0, 2, test_size=1.5)
+
+
+def test_validation_split_holds_out_training_rows_only():
+    s = digits_pair(1, 2, seed=3)
+    v = validation_split(s, 0.2, seed=3)
+    assert len(v.y_train) + len(v.y_test) == len(s.y_train)
+    assert abs(len(v.y_test) - 0.2 * len(s.y_train)) <= 1
+    # every validation and remaining row is a training row of s, and none is a test row
+    train_rows = {tuple(r) for r in s.X_train.int().tolist()}
+    test_only = {tuple(r) for r in s.X_test.int().tolist()} - train_rows
+    for X in (v.X_train, v.X_test):
+        rows = {tuple(r) for r in X.int().tolist()}
+        assert rows <= train_rows and not rows & test_only
+    # stratified: class shares match within one row
+    assert abs(float(v.y_test.float().mean()) - float(s.y_train.float().mean())) < 1.5 / len(v.y_test)
+    assert torch.equal(v.X_test, validation_split(s, 0.2, seed=3).X_test)
+    assert not torch.equal(v.X_test, validation_split(s, 0.2, seed=4).X_test)
+    for bad in (0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="fraction"):
+            validation_split(s, bad)
+    tiny = Split(s.X_train[:3], torch.tensor([0, 0, 1]), s.X_test, s.y_test, 2, (1, 2))
+    with pytest.raises(ValueError, match="too few"):
+        validation_split(tiny, 0.5)
 
 
 def test_digits_ten_classes():

@@ -7,8 +7,10 @@ neuron's QUBO, all neurons of a layer in one QUBO batch, every read polished by 
 ascent on the exact objective, :func:`~qtrain.train.qpsbgd_qubo.refine_directions`, QPSBGD's
 default; ``qpsbgd-milp``: the exact direction of each neuron, see below), BinaryConnect,
 signSGD, ProxQuant and full precision (Adam, same architecture, real weights); mini-batches of 32,
-cosine-decayed step size, the same data, split and initial weights per seed. Metrics: test accuracy
-(mean and std over seeds), QUBO sizes, solver seconds per step, accuracy curves.
+cosine-decayed step size, the same data, split and initial weights per seed; each method's step
+size per pair from :data:`TUNED`, chosen on validation rows by ``qpsbgd-digits-tune`` (test rows
+unseen). Metrics: test accuracy (mean and std over seeds), QUBO sizes, solver seconds per step,
+accuracy curves.
 
 Part 2, speed: one QP-SBGD step on the first pair (both layers' QUBO batches), solved by qtrain's
 batched annealer and by dwave-samplers' SA one neuron at a time, with equal reads and sweeps (the
@@ -29,6 +31,7 @@ size as ``qpsbgd``: the two differ only in how well each neuron's problem is sol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +41,30 @@ from torch.nn import functional as F
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task
 from qtrain.bench.qpsbgd_common import fit, method_table, plot_curves, single_thread
-from qtrain.data import digits_pair
-from qtrain.nn import BinaryMLP
+from qtrain.data import Split, digits_pair
+from qtrain.nn import BinaryMLP, binary_mode
 from qtrain.train import QPSBGD
+from qtrain.train.baselines import BASELINES
 
-__all__ = ["QPSBGDDigits"]
+__all__ = ["METHODS", "PAIRS", "TUNED", "QPSBGDDigits", "fit_digits", "hyperparameters"]
 
 PAIRS = ((0, 2), (1, 2), (1, 7))
-QPSBGD_LR = 0.2
-#: Step sizes per method, chosen once on pair 0/2 (seeds 0-1, 10 epochs) from a three-point grid
-#: per method (BC 0.03/0.1/0.3, signSGD 0.003/0.01/0.03, ProxQuant 0.3/1 x reg 0.001/0.01,
-#: Adam 0.003/0.01/0.03, QP-SBGD 0.05/0.1/0.2, re-run for the whole-batch refined setting);
-#: the best of each grid, ties to the smaller. ``qpsbgd-milp`` reuses QP-SBGD's.
-LR = {"qpsbgd": QPSBGD_LR, "qpsbgd-milp": QPSBGD_LR, "bc": 0.3, "signsgd": 0.01,
-      "proxquant": 1.0, "full-precision": 0.03}
-METHOD_KW: dict[str, dict[str, Any]] = {"proxquant": {"reg": 0.001},
-                                        "qpsbgd-milp": {"formulation": "milp"}}
+METHODS = ("qpsbgd", "qpsbgd-milp", "bc", "signsgd", "proxquant", "full-precision")
+#: Hyperparameters per pair and method (the step size ``lr``; ProxQuant also ``reg``), chosen by
+#: ``qtrain bench run qpsbgd-digits-tune`` (:mod:`qtrain.bench.qpsbgd_digits_tune`): for every
+#: pair, a five-point grid per method (ProxQuant: 4 step sizes x 2 strengths) trained on 80% of
+#: the training rows of seeds 0 and 1 and scored on the other 20% (validation; the test rows are
+#: never used), best mean validation accuracy, ties broken by the lower mean validation
+#: cross-entropy. ``qpsbgd-milp`` reuses QP-SBGD's, so that the two differ only in the solver.
+TUNED: dict[str, dict[str, dict[str, float]]] = {
+    "0/2": {"qpsbgd": {"lr": 0.2}, "bc": {"lr": 10.0}, "signsgd": {"lr": 0.03},
+            "proxquant": {"lr": 30.0, "reg": 0.0001}, "full-precision": {"lr": 0.03}},
+    "1/2": {"qpsbgd": {"lr": 0.2}, "bc": {"lr": 3.0}, "signsgd": {"lr": 0.01},
+            "proxquant": {"lr": 10.0, "reg": 0.0}, "full-precision": {"lr": 0.1}},
+    "1/7": {"qpsbgd": {"lr": 0.1}, "bc": {"lr": 3.0}, "signsgd": {"lr": 0.01},
+            "proxquant": {"lr": 10.0, "reg": 0.0}, "full-precision": {"lr": 0.1}},
+}
+METHOD_KW: dict[str, dict[str, Any]] = {"qpsbgd-milp": {"formulation": "milp"}}
 #: QP-SBGD's setting: 4 reads x 100 sweeps, every row of the batch (``max_rows=None``), reads
 #: refined (QPSBGD's default).
 QPSBGD_KW = {"num_reads": 4, "max_rows": None, "sampler_params": {"num_sweeps": 100}}
@@ -81,10 +92,10 @@ class QPSBGDDigits(Benchmark):
         out = []
         for seed in seeds:
             for a, b in PAIRS:
-                for method in LR:
+                for method in METHODS:
                     if cfg.quick and method in QUICK_SKIP:
                         continue
-                    params = {"pair": f"{a}/{b}", **s, "lr": LR[method]}
+                    params = {"pair": f"{a}/{b}", **s, **hyperparameters(f"{a}/{b}", method)}
                     if method == "qpsbgd":  # the annealer's setting is part of the run's key
                         params.update(num_reads=QPSBGD_KW["num_reads"],
                                       num_sweeps=QPSBGD_KW["sampler_params"]["num_sweeps"])
@@ -137,19 +148,30 @@ class QPSBGDDigits(Benchmark):
         return {"ratios": ratios} if ratios else {}
 
 
+def hyperparameters(pair: str, method: str) -> dict[str, float]:
+    """The tuned hyperparameters (:data:`TUNED`) of ``method`` on ``pair`` (e.g. ``"1/2"``)."""
+    return dict(TUNED[pair]["qpsbgd" if method == "qpsbgd-milp" else method])
+
+
 def _model(seed: int, hidden: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     return BinaryMLP([64, hidden, 2])
 
 
-def _train(task: Task, cfg: BenchConfig) -> dict[str, Any]:
-    p = task.params
-    a, b = (int(v) for v in p["pair"].split("/"))
-    data = digits_pair(a, b, seed=task.seed)
-    model = _model(task.seed, p["hidden"])
-    bs, n = p["batch_size"], len(data.y_train)
+def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any], device: str
+               ) -> tuple[torch.nn.Module, dict[str, Any], Callable[[Split], tuple[float, float]]]:
+    """Train one method of this benchmark on ``data``'s training rows, as the benchmark does.
+
+    ``method_name`` is one of :data:`METHODS` (``"qpsbgd-milp"`` included); ``params`` holds
+    ``lr``, ``epochs``, ``batch_size``, ``hidden`` and, for ProxQuant, ``reg``. Returns the model,
+    :func:`~qtrain.bench.qpsbgd_common.fit`'s output (its metric: accuracy on ``data``'s test
+    rows) and ``score(split)``, the accuracy and mean cross-entropy of the trained model on a
+    split's test rows, evaluated as the method is evaluated (binary weights except full precision).
+    """
+    model = _model(seed, params["hidden"])
+    bs, n = params["batch_size"], len(data.y_train)
     spe = -(-n // bs)
-    gen = torch.Generator().manual_seed(task.seed)
+    gen = torch.Generator().manual_seed(seed)
     perms: dict[int, torch.Tensor] = {}
 
     def batch_loss(epoch: int, i: int) -> torch.Tensor:
@@ -161,21 +183,37 @@ def _train(task: Task, cfg: BenchConfig) -> dict[str, Any]:
     def evaluate() -> float:
         return float((model(data.X_test).argmax(1) == data.y_test).float().mean())
 
-    method = "qpsbgd" if task.method.startswith("qpsbgd") else task.method
-    kw = dict(METHOD_KW.get(task.method, {}))
-    if task.method == "proxquant":
-        kw["steps_per_epoch"] = spe
+    method = "qpsbgd" if method_name.startswith("qpsbgd") else method_name
+    kw = dict(METHOD_KW.get(method_name, {}))
+    if method_name == "proxquant":
+        kw.update(steps_per_epoch=spe, reg=params["reg"])
     if method == "qpsbgd":
-        kw = {**QPSBGD_KW, "sampler": "anneal", "seed": task.seed,
-              "sampler_params": {**QPSBGD_KW["sampler_params"], "device": cfg.device}, **kw}
+        kw = {**QPSBGD_KW, "sampler": "anneal", "seed": seed,
+              "sampler_params": {**QPSBGD_KW["sampler_params"], "device": device}, **kw}
         if kw.get("formulation") == "milp":
             kw["sampler_params"] = {}
-    out = fit(method, model, lr=p["lr"], epochs=p["epochs"], steps_per_epoch=spe,
+    out = fit(method, model, lr=params["lr"], epochs=params["epochs"], steps_per_epoch=spe,
               batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=kw)
+    eval_binary = True if method == "qpsbgd" else BASELINES[method][1]
+
+    def score(split: Split) -> tuple[float, float]:
+        with torch.no_grad(), binary_mode(model, eval_binary):
+            logits = model(split.X_test)
+            return (float((logits.argmax(1) == split.y_test).float().mean()),
+                    float(F.cross_entropy(logits, split.y_test)))
+
+    return model, out, score
+
+
+def _train(task: Task, cfg: BenchConfig) -> dict[str, Any]:
+    p = task.params
+    a, b = (int(v) for v in p["pair"].split("/"))
+    _, out, _ = fit_digits(task.method, digits_pair(a, b, seed=task.seed), task.seed, p,
+                           cfg.device)
     metrics = {"test_acc": out["final"], "train_loss": out["train_loss"], "seconds": out["seconds"],
                "curve_steps": [s for s, _ in out["curve"]],
                "curve_values": [v for _, v in out["curve"]]}
-    if method == "qpsbgd":
+    if task.method.startswith("qpsbgd"):
         metrics["solver_s_per_step"] = out["solver_s_per_step"]
         metrics["sampler_calls_per_step"] = out["sampler_calls_per_step"]
         metrics["qubo_sizes"] = ", ".join(f"{k}: {m}x{v}" for k, (m, v) in

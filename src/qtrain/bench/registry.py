@@ -15,6 +15,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "sinnn-sweep": "qtrain.bench.sinnn_sweep:SinnnSweep",
     "sinnn-quantum": "qtrain.bench.sinnn_quantum:SinnnQuantum",
     "qpsbgd-digits": "qtrain.bench.qpsbgd_digits:QPSBGDDigits",
+    "qpsbgd-digits-tune": "qtrain.bench.qpsbgd_digits_tune:QPSBGDDigitsTune",
     "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd_rosenbrock:QPSBGDRosenbrock",
     "qpsbgd-gcn": "qtrain.bench.qpsbgd_gcn:QPSBGDGCN",
     "qnewton-mlp": "qtrain.bench.qnewton_mlp:QNewtonMLP",

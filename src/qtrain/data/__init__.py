@@ -1,6 +1,6 @@
 """Offline data sets: digits (pairs and all ten classes), graphs, tabular data, Rosenbrock."""
 
-from qtrain.data.digits import Split, binarize_pixels, digits, digits_pair
+from qtrain.data.digits import Split, binarize_pixels, digits, digits_pair, validation_split
 from qtrain.data.graphs import Graph, karate, sbm_graph
 from qtrain.data.rosenbrock import rosenbrock, rosenbrock_grad, rosenbrock_hessian, rosenbrock_start
 from qtrain.data.tabular import breast_cancer
@@ -18,4 +18,5 @@ __all__ = [
     "rosenbrock_hessian",
     "rosenbrock_start",
     "sbm_graph",
+    "validation_split",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Split", "binarize_pixels", "digits", "digits_pair"]
+__all__ = ["Split", "binarize_pixels", "digits", "digits_pair", "validation_split"]
 
 
 @dataclass
@@ -125,3 +125,36 @@ def digits_pair(a: int, b: int, seed: int = 0, test_size: float = 0.25,
     X = binarize_pixels(data.data[keep], threshold)
     y = (data.target[keep] == b).astype(np.int64)
     return _split(X, y, seed, test_size, (int(a), int(b)))
+
+
+def validation_split(split: Split, fraction: float = 0.2, seed: int = 0) -> Split:
+    """Hold out a stratified, seeded part of ``split``'s *training* set for model selection.
+
+    Returns a :class:`Split` whose ``X_train``/``y_train`` are the remaining training rows and
+    whose ``X_test``/``y_test`` are the held-out validation rows; ``split``'s test set is not
+    touched, so hyperparameters chosen on the result never see it (the usual
+    train/validation/test protocol).
+
+    Args:
+        split: a train/test split (e.g. from :func:`digits_pair`).
+        fraction: share of the training rows held out, in ``(0, 1)``.
+        seed: seed of the held-out draw.
+
+    Raises:
+        ValueError: a bad fraction or seed, or too few rows per class to stratify.
+
+    Example:
+        >>> s = validation_split(digits_pair(1, 7, seed=0), 0.2, seed=0)
+        >>> len(s.y_train) + len(s.y_test) == len(digits_pair(1, 7, seed=0).y_train)
+        True
+    """
+    if not (isinstance(fraction, float | int) and 0 < fraction < 1):
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    _check_split_args(seed, fraction)
+    y = split.y_train.numpy()
+    counts = np.bincount(y, minlength=split.num_classes)
+    held = np.ceil(fraction * counts).astype(int)
+    if (counts - held < 1).any() or (held < 1).any():
+        raise ValueError(f"too few training rows per class ({counts.tolist()}) to hold out "
+                         f"{fraction} of each")
+    return _split(split.X_train.numpy(), y, seed, fraction, split.classes)
