@@ -140,3 +140,16 @@ def test_tune_flags_choices_on_the_grid_edge():
     assert on_edge("proxquant", {"lr": plrs[1], "reg": regs[-1]}) == ["reg"]
     assert on_edge("proxquant", {"lr": plrs[-1], "reg": regs[-1]}) == ["lr", "reg"]
     assert regs[0] == 0 and on_edge("proxquant", {"lr": plrs[1], "reg": 0.0}) == []  # a natural bound
+
+
+def test_digits_tasks_use_the_tuned_settings_and_a_random_exact_tie_break(tmp_path):
+    from qtrain.bench.base import BenchConfig
+    from qtrain.bench.qpsbgd_digits import TUNED
+
+    cfg = BenchConfig(quick=False, seeds=[0, 1], device="cpu", out_dir=tmp_path)
+    tasks = [t for t in QPSBGDDigits().tasks(cfg) if t.params.get("part") != "speed"]
+    assert len(tasks) == 2 * 3 * 6
+    for t in tasks:
+        base = "qpsbgd" if t.method == "qpsbgd-milp" else t.method
+        assert {k: t.params[k] for k in TUNED[t.params["pair"]][base]} == TUNED[t.params["pair"]][base]
+        assert (t.params.get("tie_break") == "random") == (t.method == "qpsbgd-milp")

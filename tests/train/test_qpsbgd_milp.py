@@ -44,6 +44,40 @@ def test_sign_milp_reaches_the_brute_force_maximum(n, B):
     torch.testing.assert_close(torch.tensor(info["objective"], dtype=torch.float64), best)
 
 
+@pytest.mark.parametrize("n,B", [(3, 2), (8, 4), (10, 5)])
+def test_sign_milp_random_tie_break_returns_maximisers_and_removes_the_bias(n, B):
+    gen = torch.Generator().manual_seed(7 * n + B)
+    X = 2 * torch.randint(0, 2, (B, n), generator=gen).double() - 1
+    G = torch.randn(B, 4, generator=gen, dtype=torch.float64)
+    best = brute_best(X, G)
+    Gn = normalize_gradients(G).T
+    first, _ = sign_directions_milp(X, G)
+    picks = []
+    for seed in range(12):
+        d, info = sign_directions_milp(X, G, tie_break="random", seed=seed)
+        assert info["proven_optimal"]
+        torch.testing.assert_close(sign_objective(X, Gn, d), best, rtol=0, atol=1e-9)
+        picks.append(d)
+    picks = torch.stack(picks)  # [seeds, m, n]
+    # with n weights judged on B < n signs there are many maximisers: the seeds reach several,
+    # where HiGHS alone returns one vertex every time
+    distinct = {tuple(p.flatten().tolist()) for p in picks}
+    assert len(distinct) >= 6
+    assert torch.equal(sign_directions_milp(X, G, tie_break="random", seed=3)[0], picks[3])
+    # every coordinate that is free among the maximisers comes out both ways across seeds, so
+    # the mean entry is far from HiGHS' deterministic +-1 pattern
+    assert float(picks.mean(0).abs().mean()) < 0.8
+    assert float((picks == first).double().mean()) < 0.9
+
+
+def test_sign_milp_rejects_bad_tie_breaks():
+    X, G = torch.ones(2, 3), torch.ones(2, 1)
+    with pytest.raises(ValueError, match="tie_break"):
+        sign_directions_milp(X, G, tie_break="lowest")
+    with pytest.raises(ValueError, match="seed"):
+        sign_directions_milp(X, G, tie_break="random", seed=-1)
+
+
 def test_sign_milp_matches_the_milp_sampler_on_the_sign_qubo():
     gen = torch.Generator().manual_seed(4)
     X = 2 * torch.randint(0, 2, (3, 6), generator=gen).double() - 1

@@ -137,7 +137,9 @@ class QPSBGD(torch.optim.Optimizer):
         formulation: ``"qubo"`` (default): the sign QUBO handed to ``sampler``; ``"milp"``:
             every neuron's exact maximiser from the big-M program of
             :func:`~qtrain.train.qpsbgd_milp.sign_directions_milp` (``n + B`` binaries, HiGHS;
-            ``sampler`` unused; ``sampler_params`` may set ``time_limit`` and ``mip_rel_gap``).
+            ``sampler`` unused; ``sampler_params`` may set ``time_limit``, ``mip_rel_gap`` and
+            ``tie_break="random"``, a random maximiser per neuron instead of HiGHS' biased one,
+            seeded by ``seed + t``).
             Far smaller than the linearised QUBO for the ``milp`` sampler: on a 64-input layer
             with 32 rows HiGHS proves a neuron optimal in about 0.03 s, where ``milp`` on the
             120-variable QUBO of 8 rows had not closed a 95% gap after 30 s. Sign objective
@@ -378,7 +380,7 @@ class QPSBGD(torch.optim.Optimizer):
                 continue
             try:
                 d, minfo = sign_directions_milp(pr["X"], pr["G"], pr["group"]["eps"],
-                                                **self.sampler_params)
+                                                **{"seed": self.seed + t, **self.sampler_params})
             except ValueError as exc:
                 raise ValueError(f"layer {pr['cap'].name!r}: the sign MILP failed; parameters "
                                  f"are unchanged: {exc}") from exc

@@ -28,8 +28,12 @@ from qtrain.train.qpsbgd_qubo import (
 __all__ = ["sign_directions_milp"]
 
 
+_TIE_BREAKS = ("first", "random")
+
+
 def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
-                         time_limit: float | None = None, mip_rel_gap: float = 0.0
+                         time_limit: float | None = None, mip_rel_gap: float = 0.0,
+                         tie_break: str = "first", seed: int = 0
                          ) -> tuple[torch.Tensor, dict[str, Any]]:
     r"""Maximisers of ``F_j(d) = sum_i g_ij sign(x_i . d + eps)`` by branch and cut, per neuron.
 
@@ -46,10 +50,26 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
     ``n + B`` binaries and ``2B`` rows per neuron; neurons are solved one after another (HiGHS
     takes one program at a time).
 
+    Ties: the sign objective has many maximisers (``n`` weights judged on at most ``B`` output
+    signs), and the vertex HiGHS returns is not a neutral pick: on the ``qpsbgd-digits`` steps
+    about 65% of its entries were -1, so every step pushed the latent weights the same way.
+    ``tie_break="random"`` solves a second program over the optimal face,
+
+    .. math:: \min_{w, o} r^\top w \quad \text{s.t. the rows above and}
+        \quad -\sum_i \hat g_{ij} (2 o_i - 1) \le -F_j^* + \tau,
+
+    with ``r ~ N(0, I_n)`` drawn from ``seed`` (one per neuron) and ``tau = 1e-9 (1 + |F*|)``:
+    a maximiser whose sign pattern follows ``-r``, so each entry is +1 or -1 with equal
+    probability over seeds wherever both occur among the maximisers. The second program is
+    kept only if its direction's true objective is at least the first's (HiGHS' row tolerance
+    could admit a point just below the optimum); it roughly doubles the solver time.
+
     Args:
         X: ``[B, n]`` +-1 inputs (or ``[m, B, n]`` per neuron). G: ``[B, m]`` output gradients.
         eps: sign tie-break. time_limit: seconds per neuron (None: none).
         mip_rel_gap: HiGHS' relative gap tolerance (0: prove optimality).
+        tie_break: ``"first"`` (HiGHS' maximiser) or ``"random"`` (see above).
+        seed: seed of the random tie-break.
 
     Returns:
         ``(d, info)``: ``[m, n]`` +-1 directions (float64) and ``info`` with ``optimal`` (per
@@ -58,7 +78,8 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
 
     Raises:
         ValueError: as :func:`~qtrain.train.qpsbgd_qubo.binary_gradient_qubo` for bad ``X``/``G``;
-            a non-positive ``time_limit`` or negative ``mip_rel_gap``.
+            a non-positive ``time_limit``, a negative ``mip_rel_gap``, an unknown ``tie_break``
+            or a negative ``seed``.
 
     Example:
         >>> X = torch.tensor([[1.0, -1.0], [1.0, 1.0]]); G = torch.tensor([[1.0], [-1.0]])
@@ -73,6 +94,11 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
 
     _check_layer(X, G)
     options = highs_options(time_limit, mip_rel_gap)
+    if tie_break not in _TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {_TIE_BREAKS}, got {tie_break!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    rng = np.random.default_rng(int(seed))
     Gn = normalize_gradients(G.to(torch.float64)).cpu().numpy()  # [m, B]
     m, B = Gn.shape
     n = X.shape[-1]
@@ -90,10 +116,13 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
         lo = np.concatenate([-neg, np.full(B, -np.inf)])
         hi = np.concatenate([np.full(B, np.inf), T - 1 - neg])
         c = np.concatenate([np.zeros(n), -2 * Gn[j]])  # minimise -sum g (2 o - 1)
-        res = milp(c, integrality=np.ones(n + B), bounds=Bounds(0, 1),
-                   constraints=[LinearConstraint(A, lo, hi)], options=options)
+        rows = [LinearConstraint(A, lo, hi)]
+        res = milp(c, integrality=np.ones(n + B), bounds=Bounds(0, 1), constraints=rows,
+                   options=options)
         if res.x is not None:
             d[j] = 2 * np.rint(res.x[:n]) - 1
+            if tie_break == "random":
+                d[j] = _random_maximiser(res, c, rows, n, B, Xj, Gn[j], d[j], T, rng, options)
         ok, gap, _ = highs_outcome(res)
         optimal.append(ok)
         gaps.append(gap)
@@ -102,3 +131,24 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
     obj = sign_objective(X, torch.from_numpy(Gn.T).to(G.device), dt, eps)
     return dt, {"optimal": optimal, "proven_optimal": all(optimal), "mip_gap": gaps,
                 "objective": obj.tolist(), "solver_time_s": elapsed}
+
+
+def _random_maximiser(res: Any, c: np.ndarray, rows: list[Any], n: int, B: int, Xj: np.ndarray,
+                      g: np.ndarray, first: np.ndarray, T: int, rng: np.random.Generator,
+                      options: dict[str, Any]) -> np.ndarray:
+    """A maximiser on the optimal face picked by a random linear objective (see the caller)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    r = np.concatenate([rng.standard_normal(n), np.zeros(B)])
+    tau = 1e-9 * (1 + abs(res.fun))
+    face = LinearConstraint(c[None, :], -np.inf, res.fun + tau)
+    res2 = milp(r, integrality=np.ones(n + B), bounds=Bounds(0, 1), constraints=[*rows, face],
+                options=options)
+    if res2.x is None:
+        return first
+    cand = 2 * np.rint(res2.x[:n]) - 1
+
+    def value(d: np.ndarray) -> float:  # the true objective, as sign_objective computes it
+        return float(g @ np.where((Xj == d).sum(1) >= T, 1.0, -1.0))
+
+    return cand if value(cand) >= value(first) - 1e-12 else first
