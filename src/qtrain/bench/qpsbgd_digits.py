@@ -168,12 +168,12 @@ def _model(seed: int, hidden: int) -> torch.nn.Module:
 
 
 def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any], device: str
-               ) -> tuple[torch.nn.Module, dict[str, Any], Callable[[Split], tuple[float, float]]]:
+               ) -> tuple[dict[str, Any], Callable[[Split], tuple[float, float]]]:
     """Train one method of this benchmark on ``data``'s training rows, as the benchmark does.
 
     ``method_name`` is one of :data:`METHODS` (``"qpsbgd-milp"`` included); ``params`` holds
     ``lr``, ``epochs``, ``batch_size``, ``hidden``, for ProxQuant ``reg`` and for
-    ``qpsbgd-milp`` optionally ``tie_break`` (default ``"first"``). Returns the model,
+    ``qpsbgd-milp`` optionally ``tie_break`` (default ``"first"``). Returns
     :func:`~qtrain.bench.qpsbgd_common.fit`'s output (its metric: accuracy on ``data``'s test
     rows) and ``score(split)``, the accuracy and mean cross-entropy of the trained model on a
     split's test rows, evaluated as the method is evaluated (binary weights except full precision).
@@ -190,10 +190,15 @@ def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any],
         idx = perms[epoch][i * bs:(i + 1) * bs]
         return F.cross_entropy(model(data.X_train[idx]), data.y_train[idx])
 
-    def evaluate() -> float:
-        return float((model(data.X_test).argmax(1) == data.y_test).float().mean())
-
     method = "qpsbgd" if method_name.startswith("qpsbgd") else method_name
+    eval_binary = True if method == "qpsbgd" else BASELINES[method][1]
+
+    def score(split: Split) -> tuple[float, float]:
+        with torch.no_grad(), binary_mode(model, eval_binary):
+            logits = model(split.X_test)
+            return (float((logits.argmax(1) == split.y_test).float().mean()),
+                    float(F.cross_entropy(logits, split.y_test)))
+
     kw = dict(METHOD_KW.get(method_name, {}))
     if method_name == "proxquant":
         kw.update(steps_per_epoch=spe, reg=params["reg"])
@@ -203,22 +208,14 @@ def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any],
         if kw.get("formulation") == "milp":
             kw["sampler_params"] = {"tie_break": params.get("tie_break", "first")}
     out = fit(method, model, lr=params["lr"], epochs=params["epochs"], steps_per_epoch=spe,
-              batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=kw)
-    eval_binary = True if method == "qpsbgd" else BASELINES[method][1]
-
-    def score(split: Split) -> tuple[float, float]:
-        with torch.no_grad(), binary_mode(model, eval_binary):
-            logits = model(split.X_test)
-            return (float((logits.argmax(1) == split.y_test).float().mean()),
-                    float(F.cross_entropy(logits, split.y_test)))
-
-    return model, out, score
+              batch_loss=batch_loss, evaluate=lambda: score(data)[0], opt_kwargs=kw)
+    return out, score
 
 
 def _train(task: Task, cfg: BenchConfig) -> dict[str, Any]:
     p = task.params
     a, b = (int(v) for v in p["pair"].split("/"))
-    _, out, _ = fit_digits(task.method, digits_pair(a, b, seed=task.seed), task.seed, p,
+    out, _ = fit_digits(task.method, digits_pair(a, b, seed=task.seed), task.seed, p,
                            cfg.device)
     metrics = {"test_acc": out["final"], "train_loss": out["train_loss"], "seconds": out["seconds"],
                "curve_steps": [s for s, _ in out["curve"]],

@@ -70,30 +70,41 @@ def _settings(quick: bool) -> dict[str, Any]:
     return {"epochs": 2 if quick else 10, "batch_size": 32, "hidden": 32}
 
 
+#: One grid point on one pair: ``(pair, method, label)`` -> ``(setting, [metrics per seed])``.
+_Groups = dict[tuple[str, str, str], tuple[dict[str, float], list[dict[str, Any]]]]
+
+
+def _group(runs: list[Any]) -> _Groups:
+    """The tuning ``runs`` grouped by pair, base method (``run.method`` up to the first ``/``)
+    and setting (``params`` minus the keys every task shares)."""
+    fixed = {"pair", "val", *_settings(False)}
+    groups: _Groups = {}
+    for r in runs:
+        setting = {k: v for k, v in r.params.items() if k not in fixed}
+        key = (r.params["pair"], r.method.split("/")[0], _label(setting))
+        groups.setdefault(key, (setting, []))[1].append(r.metrics)
+    return groups
+
+
+def _mean(ms: list[dict[str, Any]], key: str) -> float:
+    return float(np.mean([m[key] for m in ms]))
+
+
 def select(runs: list[Any]) -> dict[str, dict[str, dict[str, float]]]:
     """Per pair and method, the chosen setting among the stored tuning ``runs``.
 
     Best mean validation accuracy over seeds; ties (within 1e-9) go to the lower mean validation
-    cross-entropy, then to the smaller step size. Runs are grouped by ``params["pair"]``, the base
-    method (``run.method`` up to the first ``/``) and the setting (``params`` minus the fixed keys).
+    cross-entropy, then to the smaller step size.
     """
-    fixed = {"pair", "val", *_settings(False)}
-    groups: dict[tuple[str, str, str], list[Any]] = {}
-    settings: dict[str, dict[str, float]] = {}
-    for r in runs:
-        setting = {k: v for k, v in r.params.items() if k not in fixed}
-        key = (r.params["pair"], r.method.split("/")[0], _label(setting))
-        groups.setdefault(key, []).append(r.metrics)
-        settings[key[2]] = setting
-    best: dict[str, dict[str, tuple[tuple[float, float, float], str]]] = {}
-    for (pair, method, label), ms in groups.items():
-        acc = float(np.mean([m["val_acc"] for m in ms]))
-        loss = float(np.mean([m["val_loss"] for m in ms]))
-        rank = (-round(acc, 9), loss if math.isfinite(loss) else math.inf, settings[label]["lr"])
+    best: dict[str, dict[str, tuple[tuple[float, float, float], dict[str, float]]]] = {}
+    for (pair, method, _), (setting, ms) in _group(runs).items():
+        loss = _mean(ms, "val_loss")
+        rank = (-round(_mean(ms, "val_acc"), 9), loss if math.isfinite(loss) else math.inf,
+                setting["lr"])
         cur = best.setdefault(pair, {}).get(method)
         if cur is None or rank < cur[0]:
-            best[pair][method] = (rank, label)
-    return {pair: {m: dict(settings[label]) for m, (_, label) in sorted(ms.items())}
+            best[pair][method] = (rank, setting)
+    return {pair: {m: dict(setting) for m, (_, setting) in sorted(ms.items())}
             for pair, ms in sorted(best.items())}
 
 
@@ -122,29 +133,24 @@ class QPSBGDDigitsTune(Benchmark):
         data = validation_split(digits_pair(a, b, seed=task.seed), task.params["val"],
                                 seed=task.seed)
         with single_thread():
-            _, out, score = fit_digits(task.method.split("/")[0], data, task.seed, task.params,
+            out, score = fit_digits(task.method.split("/")[0], data, task.seed, task.params,
                                        cfg.device)
         acc, loss = score(data)
         return {"val_acc": acc, "val_loss": loss, "train_loss": out["train_loss"],
                 "seconds": out["seconds"]}
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
-        chosen = select(runs)
-        agg: dict[tuple[str, str, str], list[Any]] = {}
-        for r in runs:
-            method, label = r.method.split("/", 1)
-            agg.setdefault((r.params["pair"], method, label), []).append(r.metrics)
+        chosen, groups = select(runs), _group(runs)
         seeds = sorted({r.seed for r in runs})
         lines = [f"# qpsbgd-digits-tune{' (quick)' if cfg.quick else ''}", "",
                  f"Validation accuracy and cross-entropy (mean over seeds {seeds}) on "
                  f"{VALIDATION_FRACTION:.0%} of each pair's training rows; **bold**: chosen.", "",
                  "| pair | method | setting | val acc | val loss | seeds |", "|---|---|---|---|---|---|"]
-        for (pair, method, label), ms in sorted(agg.items(), key=lambda kv: (
-                kv[0][0], kv[0][1], [float(x.split("=")[1]) for x in kv[0][2].split(",")])):
-            mark = "**" if _label(chosen[pair][method]) == label else ""
-            lines.append(f"| {pair} | {method} | {mark}{label}{mark} | "
-                         f"{np.mean([m['val_acc'] for m in ms]):.4f} | "
-                         f"{np.mean([m['val_loss'] for m in ms]):.4g} | {len(ms)} |")
+        for (pair, method, label), (setting, ms) in sorted(
+                groups.items(), key=lambda kv: (kv[0][:2], sorted(kv[1][0].items()))):
+            mark = "**" if chosen[pair][method] == setting else ""
+            lines.append(f"| {pair} | {method} | {mark}{label}{mark} | {_mean(ms, 'val_acc'):.4f} | "
+                         f"{_mean(ms, 'val_loss'):.4g} | {len(ms)} |")
         lines += ["", "Chosen settings, and whether `qpsbgd_digits.TUNED` (what `qpsbgd-digits` "
                   "runs) holds them; grid edges among the chosen values (extend the grid if any):", "",
                   "| pair | method | chosen | in TUNED | on the grid's edge |", "|---|---|---|---|---|"]
@@ -156,31 +162,28 @@ class QPSBGDDigitsTune(Benchmark):
                              f"{edge or '-'} |")
         md = cfg.out_dir / "qpsbgd-digits-tune.md"
         md.write_text("\n".join(lines) + "\n")
-        return [md, _plot(agg, chosen, cfg.out_dir / "qpsbgd-digits-tune.png")]
+        return [md, _plot(groups, chosen, cfg.out_dir / "qpsbgd-digits-tune.png")]
 
 
-def _plot(agg: dict[tuple[str, str, str], list[Any]], chosen: dict[str, dict[str, dict[str, float]]],
-          path: Path) -> Path:
-    """Validation accuracy against step size, one panel per pair, one line per method (and reg)."""
+def _plot(groups: _Groups, chosen: dict[str, dict[str, dict[str, float]]], path: Path) -> Path:
+    """Validation accuracy against step size, one panel per pair, one line per method (and reg);
+    the chosen setting circled."""
     plt = pyplot()
-    pairs = sorted({k[0] for k in agg})
+    pairs = sorted({k[0] for k in groups})
     fig, axes = plt.subplots(1, len(pairs), figsize=(4.4 * len(pairs), 3.4), squeeze=False)
     for ax, pair in zip(axes[0], pairs, strict=True):
         lines: dict[str, list[tuple[float, float]]] = {}
-        for (p, method, label), ms in agg.items():
+        for (p, method, _), (setting, ms) in groups.items():
             if p != pair:
                 continue
-            setting = dict((k, float(v)) for k, v in (x.split("=") for x in label.split(",")))
             name = method + "".join(f" {k}={v:g}" for k, v in setting.items() if k != "lr")
-            lines.setdefault(name, []).append((setting["lr"], float(np.mean([m["val_acc"]
-                                                                            for m in ms]))))
+            acc = _mean(ms, "val_acc")
+            lines.setdefault(name, []).append((setting["lr"], acc))
+            if chosen[pair][method] == setting:
+                ax.scatter([setting["lr"]], [acc], s=90, facecolors="none", edgecolors="k")
         for name, pts in sorted(lines.items()):
             pts.sort()
             ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=name)
-        for method, setting in chosen.get(pair, {}).items():
-            ys = [np.mean([m["val_acc"] for m in ms]) for (p, mm, lab), ms in agg.items()
-                  if p == pair and mm == method and lab == _label(setting)]
-            ax.scatter([setting["lr"]], ys, s=90, facecolors="none", edgecolors="k")
         ax.set_xscale("log")
         ax.set_title(f"pair {pair}")
         ax.set_xlabel("step size")

@@ -42,11 +42,11 @@ def binarize_pixels(images: np.ndarray, threshold: float = 8.0) -> np.ndarray:
     return np.where(np.asarray(images) > threshold, 1.0, -1.0).astype(np.float32)
 
 
-def _check_split_args(seed: int, test_size: float) -> None:
+def _check_split_args(seed: int, test_size: float, name: str = "test_size") -> None:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if not (isinstance(test_size, float | int) and 0 < test_size < 1):
-        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
+        raise ValueError(f"{name} must be a fraction in (0, 1), got {test_size!r}")
 
 
 def _split(X: np.ndarray, y: np.ndarray, seed: int, test_size: float,
@@ -148,9 +148,7 @@ def validation_split(split: Split, fraction: float = 0.2, seed: int = 0) -> Spli
         >>> len(s.y_train) + len(s.y_test) == len(digits_pair(1, 7, seed=0).y_train)
         True
     """
-    if not (isinstance(fraction, float | int) and 0 < fraction < 1):
-        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
-    _check_split_args(seed, fraction)
+    _check_split_args(seed, fraction, "fraction")
     y = split.y_train.numpy()
     counts = np.bincount(y, minlength=split.num_classes)
     held = np.ceil(fraction * counts).astype(int)

@@ -122,7 +122,7 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
         if res.x is not None:
             d[j] = 2 * np.rint(res.x[:n]) - 1
             if tie_break == "random":
-                d[j] = _random_maximiser(res, c, rows, n, B, Xj, Gn[j], d[j], T, rng, options)
+                d[j] = _random_maximiser(res, c, rows, n, B, Xj, Gn[j], d[j], eps, rng, options)
         ok, gap, _ = highs_outcome(res)
         optimal.append(ok)
         gaps.append(gap)
@@ -134,7 +134,7 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
 
 
 def _random_maximiser(res: Any, c: np.ndarray, rows: list[Any], n: int, B: int, Xj: np.ndarray,
-                      g: np.ndarray, first: np.ndarray, T: int, rng: np.random.Generator,
+                      g: np.ndarray, first: np.ndarray, eps: float, rng: np.random.Generator,
                       options: dict[str, Any]) -> np.ndarray:
     """A maximiser on the optimal face picked by a random linear objective (see the caller)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -147,8 +147,6 @@ def _random_maximiser(res: Any, c: np.ndarray, rows: list[Any], n: int, B: int, 
     if res2.x is None:
         return first
     cand = 2 * np.rint(res2.x[:n]) - 1
-
-    def value(d: np.ndarray) -> float:  # the true objective, as sign_objective computes it
-        return float(g @ np.where((Xj == d).sum(1) >= T, 1.0, -1.0))
-
-    return cand if value(cand) >= value(first) - 1e-12 else first
+    both = torch.from_numpy(np.stack([first, cand]))[None]  # [1 neuron, 2 candidates, n]
+    value = sign_objective(torch.from_numpy(Xj), torch.from_numpy(g)[:, None], both, eps)[0]
+    return cand if float(value[1]) >= float(value[0]) - 1e-12 else first
