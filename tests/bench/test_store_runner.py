@@ -91,7 +91,7 @@ def test_bad_seeds():
 
 def test_qubo_speed_tasks_and_ratios(tmp_path):
     from qtrain.bench import BenchConfig, get_benchmark
-    from qtrain.bench.qubo_speed import ratios
+    from qtrain.bench.speed.qubo import ratios
 
     bench = get_benchmark("qubo-speed")
     cfg = BenchConfig(quick=True, seeds=[0], device="cpu", out_dir=tmp_path)

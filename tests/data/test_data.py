@@ -118,3 +118,20 @@ def test_rosenbrock_derivatives_match_autograd(dim):
     assert start[0] == -1.2 and (dim < 2 or start[1] == 1.0)
     with pytest.raises(ValueError, match="d >= 2"):
         rosenbrock(torch.ones(1))
+
+
+def test_random_instance_targets_are_the_teacher_network_plus_bounded_noise():
+    from qtrain.data import random_instance
+    from qtrain.nn import binary_dsinnn
+
+    for seed, inputs in ((0, 1), (3, 2)):
+        inst = random_instance(seed, hidden=5, noise=0.0, in_features=inputs)
+        model = binary_dsinnn(5, inputs)
+        clean = model.forward_with([inst.teacher], inst.x, quantized=True)
+        assert torch.equal(clean, inst.y)
+        noisy = random_instance(seed, hidden=5, noise=0.5, in_features=inputs)
+        assert torch.equal(noisy.x, inst.x) and torch.equal(noisy.teacher, inst.teacher)
+        diff = noisy.y - clean
+        assert set(diff.unique().tolist()) <= {-1.0, 0.0, 1.0} and bool((diff != 0).any())
+    with pytest.raises(ValueError, match="noise"):
+        random_instance(0, hidden=2, noise=1.5)

@@ -9,18 +9,18 @@ __all__ = ["available_benchmarks", "get_benchmark"]
 
 # name -> "module:Class". Each method's issue adds its benchmarks here.
 _BENCHMARKS = LazyRegistry("benchmark", {
-    "qubo-speed": "qtrain.bench.qubo_speed:QuboSpeed",
-    "quantum-speed": "qtrain.bench.quantum_speed:QuantumSpeed",
-    "sinnn-toy": "qtrain.bench.sinnn_toy:SinnnToy",
-    "sinnn-sweep": "qtrain.bench.sinnn_sweep:SinnnSweep",
-    "sinnn-quantum": "qtrain.bench.sinnn_quantum:SinnnQuantum",
-    "qpsbgd-digits": "qtrain.bench.qpsbgd_digits:QPSBGDDigits",
-    "qpsbgd-digits-tune": "qtrain.bench.qpsbgd_digits_tune:QPSBGDDigitsTune",
-    "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd_rosenbrock:QPSBGDRosenbrock",
-    "qpsbgd-gcn": "qtrain.bench.qpsbgd_gcn:QPSBGDGCN",
-    "qnewton-mlp": "qtrain.bench.qnewton_mlp:QNewtonMLP",
-    "qnewton-cost": "qtrain.bench.qnewton_cost:QNewtonCost",
-    "qnewton-lm": "qtrain.bench.qnewton_lm:QNewtonLM",
+    "qubo-speed": "qtrain.bench.speed.qubo:QuboSpeed",
+    "quantum-speed": "qtrain.bench.speed.quantum:QuantumSpeed",
+    "sinnn-toy": "qtrain.bench.sinusoidal.toy:SinusoidalToy",
+    "sinnn-sweep": "qtrain.bench.sinusoidal.sweep:SinusoidalSweep",
+    "sinnn-quantum": "qtrain.bench.sinusoidal.quantum:SinusoidalQuantum",
+    "qpsbgd-digits": "qtrain.bench.qpsbgd.digits:QPSBGDDigits",
+    "qpsbgd-digits-tune": "qtrain.bench.qpsbgd.digits_tune:QPSBGDDigitsTune",
+    "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd.rosenbrock:QPSBGDRosenbrock",
+    "qpsbgd-gcn": "qtrain.bench.qpsbgd.gcn:QPSBGDGCN",
+    "qnewton-mlp": "qtrain.bench.qnewton.mlp:QNewtonMLP",
+    "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
+    "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",
 })
 
 

@@ -1,22 +1,29 @@
-"""Offline data sets: digits (pairs and all ten classes), graphs, tabular data, Rosenbrock."""
+"""Offline data sets and generators: digits (pairs and all ten classes), graphs, tabular data, text,
+Rosenbrock, and the sinusoidal-network series and teacher instances."""
 
-from qtrain.data.digits import Split, binarize_pixels, digits, digits_pair, validation_split
+from qtrain.data.digits import Split, binarize_pixels, digits, digits_pair, load_digits_split, validation_split
 from qtrain.data.graphs import Graph, karate, sbm_graph
 from qtrain.data.rosenbrock import rosenbrock, rosenbrock_grad, rosenbrock_hessian, rosenbrock_start
+from qtrain.data.sinusoidal import SinusoidalInstance, deep_data, random_instance, toy_data
 from qtrain.data.tabular import breast_cancer
 
 __all__ = [
     "Graph",
+    "SinusoidalInstance",
     "Split",
     "binarize_pixels",
     "breast_cancer",
+    "deep_data",
     "digits",
     "digits_pair",
     "karate",
+    "load_digits_split",
+    "random_instance",
     "rosenbrock",
     "rosenbrock_grad",
     "rosenbrock_hessian",
     "rosenbrock_start",
     "sbm_graph",
+    "toy_data",
     "validation_split",
 ]

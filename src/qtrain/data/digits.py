@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Split", "binarize_pixels", "digits", "digits_pair", "validation_split"]
+__all__ = ["Split", "binarize_pixels", "digits", "digits_pair", "load_digits_split", "validation_split"]
 
 
 @dataclass
@@ -156,3 +156,25 @@ def validation_split(split: Split, fraction: float = 0.2, seed: int = 0) -> Spli
         raise ValueError(f"too few training rows per class ({counts.tolist()}) to hold out "
                          f"{fraction} of each")
     return _split(split.X_train.numpy(), y, seed, fraction, split.classes)
+
+
+def load_digits_split(seed: int, device: str = "cpu", dtype: torch.dtype = torch.float64
+                      ) -> dict[str, torch.Tensor]:
+    """All ten digit classes as standardised real tensors: a seeded stratified 75/25 split, every
+    pixel standardised with the training split's mean and std (``(x - mu) / sd``, ``sd = 1`` where a
+    pixel is constant), for the Q-Newton benchmarks.
+
+    Returns:
+        ``{"train_inputs", "train_targets", "test_inputs", "test_targets"}``: inputs ``[m, 64]`` in
+        ``dtype`` and labels ``[m]`` (int64), on ``device``.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
+    mu, sd = Xtr.mean(0), Xtr.std(0)
+    sd[sd == 0] = 1.0
+    t = lambda a: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
+    return {"train_inputs": t((Xtr - mu) / sd), "train_targets": torch.as_tensor(ytr).to(device),
+            "test_inputs": t((Xte - mu) / sd), "test_targets": torch.as_tensor(yte).to(device)}

@@ -1,4 +1,5 @@
-"""Network layers and models: binary linear/GCN layers and sinusoidal networks, with straight-through gradients."""
+"""Network layers and models: binary linear/GCN layers, sinusoidal networks (straight-through gradients),
+and the plain MLP and tiny transformer LM the benchmarks train."""
 
 from qtrain.nn.binary import (
     BinaryActivation,
@@ -14,7 +15,8 @@ from qtrain.nn.binary import (
     set_binary,
     ste_sign,
 )
-from qtrain.nn.sinusoidal import DSinNN, SinNN, deep_dsinnn, deep_sinnn, toy_dsinnn, toy_sinnn
+from qtrain.nn.models import MLP, TinyLM
+from qtrain.nn.sinusoidal import DSinNN, SinNN, binary_dsinnn, deep_dsinnn, deep_sinnn, toy_dsinnn, toy_sinnn
 
 __all__ = [
     "BinaryActivation",
@@ -29,5 +31,13 @@ __all__ = [
     "normalized_adjacency",
     "set_binary",
     "ste_sign",
-    "DSinNN", "SinNN", "deep_dsinnn", "deep_sinnn", "toy_dsinnn", "toy_sinnn",
+    "DSinNN",
+    "MLP",
+    "SinNN",
+    "TinyLM",
+    "binary_dsinnn",
+    "deep_dsinnn",
+    "deep_sinnn",
+    "toy_dsinnn",
+    "toy_sinnn",
 ]

@@ -315,3 +315,11 @@ def deep_dsinnn(width: int, depth: int, generator: torch.Generator | None = None
     return DSinNN(1, deep_widths(width, depth), 1, weights="binary", activation="ternary",
                   activation_threshold=0.1, offset=0.1, output=None, init_range=1.0, dtype=torch.float32,
                   generator=generator)
+
+
+def binary_dsinnn(hidden: int, in_features: int = 1, generator: torch.Generator | None = None) -> DSinNN:
+    """``y = sum_j T(sin(w_j . x))``: binary weights, ternary sines (dead zone 1e-6), angle scale 1,
+    plain-sum output: the network of :func:`qtrain.data.random_instance` and of the gate-level
+    circuit (one qubit per weight)."""
+    return DSinNN(in_features, [hidden], 1, weights="binary", activation="ternary", output=None,
+                  scales=[1.0], generator=generator)

@@ -14,7 +14,7 @@ from qtrain.quantum.resources import (
     projected_time,
     tts99,
 )
-from qtrain.quantum.semantic import (
+from qtrain.quantum.search import (
     MinimumSearchResult,
     SearchResult,
     bbht_search,

@@ -1,7 +1,7 @@
 """Gate-level builders: oracles, Grover diffusion, QFT, phase estimation and QAOA layers.
 
 Each builder returns a :class:`~qtrain.quantum.circuit.Circuit` with named registers; the tests
-check every one against the semantic level (:mod:`qtrain.quantum.semantic`, :mod:`qtrain.quantum.qaoa`)
+check every one against the semantic level (:mod:`qtrain.quantum.search`, :mod:`qtrain.quantum.qaoa`)
 on random instances, probabilities to 1e-6.
 """
 

@@ -13,7 +13,7 @@ import torch
 
 from qtrain.quantum.qaoa import qaoa
 from qtrain.quantum.resources import tts99
-from qtrain.quantum.semantic import minimum_search
+from qtrain.quantum.search import minimum_search
 from qtrain.qubo.exact import enumerate_energies
 from qtrain.qubo.model import QUBO
 from qtrain.qubo.sampler import QUBOSampler
@@ -34,7 +34,7 @@ class GroverSampler(QUBOSampler):
     (hardware profile for the projected time, default ``superconducting-today``).
 
     ``info``: ``oracle_calls`` (mean per read), ``success_probability`` (per problem, mean over
-    reads, see :class:`~qtrain.quantum.semantic.MinimumSearchResult`), ``resources`` (one read,
+    reads, see :class:`~qtrain.quantum.search.MinimumSearchResult`), ``resources`` (one read,
     with ``projected_time_s``), ``tts99_s`` (per problem).
 
     Args:

@@ -1,0 +1,1 @@
+"""Benchmarks of Q-Newton: a digits MLP, a tiny language model, QLSA cost surfaces."""

@@ -1,0 +1,1 @@
+"""Benchmarks of QP-SBGD: digit pairs, their step-size tuning, binary GCNs, Rosenbrock."""

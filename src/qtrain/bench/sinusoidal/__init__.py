@@ -1,0 +1,1 @@
+"""Benchmarks of quantum training of discrete sinusoidal networks (``sinnn-*``)."""

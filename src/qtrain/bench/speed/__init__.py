@@ -1,0 +1,1 @@
+"""Speed benchmarks of the solvers against their peers: QUBO samplers, the quantum layer."""
