@@ -18,13 +18,14 @@ _REGISTRY = LazyRegistry("sampler", {
     "dwave-sa": "qtrain.qubo.dwave_samplers:DWaveSASampler",
     "tabu": "qtrain.qubo.dwave_samplers:DWaveTabuSampler",
     "dwave": "qtrain.qubo.dwave_qpu:DWaveQPUSampler",
-    "grover": "qtrain.quantum.samplers:GroverSampler",
-    "qaoa": "qtrain.quantum.samplers:QAOASampler",
 })
+# The quantum samplers ("grover", "qaoa") live a layer above, in qtrain.quantum: qtrain declares them
+# as entry points of the group "qtrain.samplers" (pyproject.toml), like any plugin.
 
 
 def register_sampler(name: str, target: str) -> None:
-    """Register ``"module:Class"`` under ``name`` (later packages add their samplers this way)."""
+    """Register ``"module:Class"`` under ``name`` for this process (an installed package declares
+    an entry point in the group ``qtrain.samplers`` instead)."""
     _REGISTRY.register(name, target)
 
 
@@ -33,15 +34,26 @@ def available_samplers() -> list[str]:
     return _REGISTRY.names()
 
 
-def get_sampler(name: str, **kwargs: Any) -> QUBOSampler:
-    """The sampler registered as ``name``, constructed with ``kwargs`` (default parameters).
+def get_sampler(name: str | QUBOSampler, **kwargs: Any) -> QUBOSampler:
+    """The sampler registered as ``name``, constructed with ``kwargs`` (default parameters); a
+    :class:`QUBOSampler` instance passes through unchanged (``kwargs`` must then be empty).
 
     Names: ``exact`` (brute force), ``milp`` (exact, HiGHS on the linearised program),
     ``anneal`` (qtrain's simulated annealer), ``steepest``
     (greedy descent), ``dwave-sa`` and ``tabu`` (dwave-samplers), ``dwave`` (a QPU; extra
-    ``dwave``), and those registered by other packages.
+    ``dwave``), ``grover`` and ``qaoa`` (simulated quantum samplers of :mod:`qtrain.quantum`), and
+    those other packages register through the entry-point group ``qtrain.samplers``.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message lists the known ones), or keywords given with an
+            instance.
+        TypeError: ``name`` is neither a string nor a ``QUBOSampler``.
     """
+    if isinstance(name, QUBOSampler):
+        if kwargs:
+            raise ValueError(f"keywords {sorted(kwargs)} cannot be applied to an existing sampler "
+                             f"instance {name!r}; pass them to its constructor")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"sampler must be a name or a QUBOSampler, got {type(name).__name__}")
     return _REGISTRY.load(name)(**kwargs)
