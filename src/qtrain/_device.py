@@ -1,4 +1,5 @@
-"""Device selection shared by every package (torch only, so ``qtrain.quantum`` imports without dimod)."""
+"""Device selection and synchronisation shared by every package (torch only, so ``qtrain.quantum``
+imports without dimod)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["resolve_device"]
+__all__ = ["resolve_device", "synchronize"]
 
 
 def resolve_device(device: Any = "auto") -> torch.device:
@@ -18,3 +19,9 @@ def resolve_device(device: Any = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but torch sees no CUDA device; use 'cpu' or 'auto'")
     return dev
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for queued kernels on ``device`` (CUDA) so wall-clock timings are honest."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)

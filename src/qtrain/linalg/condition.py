@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.linalg.solvers import check_system, synchronize
+from qtrain._device import synchronize
+from qtrain.linalg.solvers import check_system
 
 __all__ = ["ConditionEstimate", "condition_number", "lanczos_extremes"]
 

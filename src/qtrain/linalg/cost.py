@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from qtrain.linalg.solvers import synchronize
+from qtrain._device import synchronize
 from qtrain.quantum.resources import HardwareProfile, get_profile
 
 __all__ = ["KAPPA_MIN", "EPS_MAX", "ClassicalCostModel", "QLSACostModel", "qlsa_queries"]

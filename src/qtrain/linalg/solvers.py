@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from qtrain._device import synchronize
 from qtrain._registry import LazyRegistry
 
 __all__ = [
@@ -45,12 +46,6 @@ class SolveResult:
     x: torch.Tensor
     residual: torch.Tensor
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def synchronize(device: torch.device | str) -> None:
-    """Wait for queued kernels on ``device`` (CUDA) so wall-clock timings are honest."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def check_system(A: torch.Tensor, b: torch.Tensor | None = None, *, symmetric: bool = True,

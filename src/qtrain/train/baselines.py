@@ -27,7 +27,7 @@ from torch import nn
 from qtrain.nn.binary import set_binary
 
 __all__ = ["BASELINES", "BinaryConnect", "ProxQuant", "SignSGD", "make_optimizer",
-           "soft_binarize_prox"]
+           "soft_binarize_prox", "trains_binary"]
 
 
 def _check_lr(lr: float) -> None:
@@ -194,6 +194,16 @@ BASELINES: dict[str, tuple[bool, bool]] = {
     "proxquant": (False, True),
     "full-precision": (False, False),
 }
+
+
+def trains_binary(method: str) -> tuple[bool, bool]:
+    """``(trains binarised, evaluated binarised)`` for ``"qpsbgd"`` (both) or a key of
+    :data:`BASELINES`; ``ValueError`` for an unknown method."""
+    if method == "qpsbgd":
+        return True, True
+    if method not in BASELINES:
+        raise ValueError(f"unknown method {method!r}; choose 'qpsbgd' or one of {sorted(BASELINES)}")
+    return BASELINES[method]
 
 
 def make_optimizer(method: str, model: nn.Module, lr: float, **kwargs: Any) -> torch.optim.Optimizer:

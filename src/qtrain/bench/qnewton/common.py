@@ -4,7 +4,6 @@ projected-time accounting (measured classical work + routed solve costs)."""
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +17,9 @@ from qtrain.linalg import (
     SimulatedQLSASolver,
     reprice,
 )
-from qtrain.linalg.solvers import synchronize
 from qtrain.quantum.resources import get_profile
 from qtrain.train import QNewton
+from qtrain.train.loop import fit_steps
 
 __all__ = ["METHODS", "PROFILES", "projected_times", "train"]
 
@@ -61,45 +60,12 @@ def train(method: str, model: nn.Module, loss_fn: Callable, data: dict[str, torc
     the scheduler's log summarised (kappa and d per step, fraction routed quantum).
     """
     opt = make_optimizer(method, model, loss_fn, params, device)
-    x, y = data["train_inputs"], data["train_targets"]
-    g = torch.Generator().manual_seed(seed)
-    losses: list[float] = []
-    evals: dict[str, list[float]] = {}
-    eval_steps: list[int] = []
-
-    def record(step: int) -> None:
-        model.eval()
-        with torch.no_grad():
-            for k, v in evaluate(model).items():
-                evals.setdefault(k, []).append(v)
-        model.train()
-        eval_steps.append(step)
-
-    record(0)
-    synchronize(device)
-    t0 = time.perf_counter()
-    for step in range(params["steps"]):
-        idx = torch.randperm(x.shape[0], generator=g)[: params["batch"]].to(x.device)
-        xb, yb = x[idx], y[idx]
-
-        def closure(xb=xb, yb=yb):
-            if isinstance(opt, QNewton):
-                return loss_fn(model(xb), yb)
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            return loss
-
-        loss = opt.step(closure, batch=(xb, yb)) if isinstance(opt, QNewton) else opt.step(closure)
-        losses.append(float(loss.detach()))
-        if (step + 1) % params["eval_every"] == 0 or step + 1 == params["steps"]:
-            synchronize(device)
-            t_eval = time.perf_counter()
-            record(step + 1)
-            t0 += time.perf_counter() - t_eval  # evaluation is not training time
-    synchronize(device)
-    out: dict[str, Any] = {"wall_s": time.perf_counter() - t0, "loss_curve": losses,
-                           "eval_steps": eval_steps, "final_train_loss": losses[-1]}
+    run = fit_steps(opt, model, loss_fn, data["train_inputs"], data["train_targets"],
+                    steps=params["steps"], batch=params["batch"], eval_every=params["eval_every"],
+                    seed=seed, evaluate=evaluate, newton=isinstance(opt, QNewton), device=device)
+    losses, evals = run.losses, run.evals
+    out: dict[str, Any] = {"wall_s": run.wall_s, "loss_curve": losses,
+                           "eval_steps": run.eval_steps, "final_train_loss": losses[-1]}
     for k, v in evals.items():
         out[f"{k}_curve"] = v
         out[f"final_{k}"] = v[-1]

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from qtrain._device import synchronize
 from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
 from qtrain.bench.qnewton.common import PROFILES
 from qtrain.linalg import ClassicalCostModel, QLSACostModel, condition_number
-from qtrain.linalg.solvers import synchronize
 from qtrain.testing import random_spd
 
 __all__ = ["QNewtonCost"]

@@ -1,9 +1,8 @@
-"""Shared pieces of the QP-SBGD benchmarks: one training loop for every method, tables, plots."""
+"""Shared pieces of the QP-SBGD benchmarks: the training loop as metrics, tables, plots."""
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +13,7 @@ import torch
 from torch import nn
 
 from qtrain.bench.base import pyplot, save_figure
-from qtrain.nn import binary_mode
-from qtrain.train.baselines import BASELINES, make_optimizer
+from qtrain.train.loop import fit as train_fit
 
 __all__ = ["fit", "method_table", "plot_curves", "single_thread"]
 
@@ -39,57 +37,31 @@ def single_thread() -> Iterator[None]:
 def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoch: int,
         batch_loss: Callable[[int, int], torch.Tensor], evaluate: Callable[[], float],
         opt_kwargs: dict[str, Any] | None = None, evals_per_epoch: int = 1) -> dict[str, Any]:
-    """Train ``model`` with ``method`` (``"qpsbgd"`` or a baseline) and a cosine-decayed ``lr``.
-
-    Args:
-        method: ``"qpsbgd"`` or a key of :data:`~qtrain.train.baselines.BASELINES`.
-        model: the model (its binary flag is set by :func:`~qtrain.train.baselines.make_optimizer`).
-        lr: initial step size; ``lr_t = lr (1 + cos(pi t / T)) / 2`` over ``T`` steps.
-        epochs, steps_per_epoch: the schedule.
-        batch_loss: ``batch_loss(epoch, i)`` returns the loss of step ``i`` of ``epoch``.
-        evaluate: returns the metric (accuracy) of the model as it is.
-        opt_kwargs: extra optimiser keywords.
-        evals_per_epoch: evaluations per epoch for the curve.
+    """:func:`qtrain.train.loop.fit` as benchmark metrics.
 
     Returns:
         ``{"curve": [(step, metric)], "final": metric, "train_loss": last loss, "seconds": wall,
-        "solver_s_per_step", "qubo_sizes", "sampler_calls_per_step"}`` (the last three for QP-SBGD).
+        "solver_s_per_step", "qubo_sizes", "sampler_calls_per_step"}`` (the last three for QP-SBGD,
+        from its ``last_info``).
     """
-    opt = make_optimizer(method, model, lr=lr, **(opt_kwargs or {}))
-    eval_binary = True if method == "qpsbgd" else BASELINES[method][1]
-    total = epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda t: max(0.5 * (1 + math.cos(math.pi * t / total)), 1e-3))
-    every = max(1, steps_per_epoch // evals_per_epoch)
+    solver_s: list[float] = []
+    calls: list[int] = []
+    sizes: dict[str, Any] = {}
 
-    def metric() -> float:
-        with torch.no_grad(), binary_mode(model, eval_binary):
-            return float(evaluate())
+    def collect(opt: torch.optim.Optimizer) -> None:
+        nonlocal sizes
+        if method == "qpsbgd":
+            info = opt.last_info
+            solver_s.append(info["solver_time_s"])
+            calls.append(info["sampler_calls"])
+            sizes = info["qubo_sizes"] or info.get("milp_sizes") or sizes
 
-    curve, solver_s, calls, sizes, step, loss_v = [(0, metric())], [], [], {}, 0, math.nan
-    t0 = time.perf_counter()
-    for epoch in range(epochs):
-        for i in range(steps_per_epoch):
-            def closure(epoch: int = epoch, i: int = i) -> torch.Tensor:
-                opt.zero_grad()
-                loss = batch_loss(epoch, i)
-                loss.backward()
-                return loss
-
-            loss_v = float(opt.step(closure).detach())
-            sched.step()
-            step += 1
-            if method == "qpsbgd":
-                info = opt.last_info
-                solver_s.append(info["solver_time_s"])
-                calls.append(info["sampler_calls"])
-                sizes = info["qubo_sizes"] or info.get("milp_sizes") or sizes
-            if step % every == 0 or step == total:
-                curve.append((step, metric()))
-    out = {"curve": curve, "final": curve[-1][1], "train_loss": loss_v,
-           "seconds": time.perf_counter() - t0}
+    res = train_fit(method, model, lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                    batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=opt_kwargs,
+                    evals_per_epoch=evals_per_epoch, on_step=collect)
+    out = {"curve": res.curve, "final": res.final, "train_loss": res.train_loss, "seconds": res.seconds}
     if method == "qpsbgd":
-        opt.detach()
+        res.optimizer.detach()
         out["solver_s_per_step"] = float(np.mean(solver_s)) if solver_s else 0.0
         out["sampler_calls_per_step"] = float(np.mean(calls)) if calls else 0.0
         out["qubo_sizes"] = sizes

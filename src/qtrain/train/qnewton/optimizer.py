@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from qtrain._device import synchronize
 from qtrain.linalg import (
     CURVATURES,
     REGULARIZERS,
@@ -29,7 +30,6 @@ from qtrain.linalg import (
     make_blocks,
     regularize,
 )
-from qtrain.linalg.solvers import synchronize
 
 __all__ = ["UPDATES", "QNewton", "adam_update", "clip_by_norm", "momentum_update"]
 
