@@ -51,7 +51,7 @@ class GroverSampler(QUBOSampler):
         self.max_variables = max_variables
         super().__init__(**defaults)
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, max_oracle_calls: int | None = None,
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, max_oracle_calls: int | None = None,
                 lam: float = 6 / 5, profile: str = "superconducting-today"
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
         costs = enumerate_energies(qubo.to(torch.float64))
@@ -92,7 +92,7 @@ class QAOASampler(QUBOSampler):
         self.max_variables = max_variables
         super().__init__(**defaults)
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, p: int = 2, restarts: int = 4,
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, p: int = 2, restarts: int = 4,
                 steps: int = 100, lr: float = 0.05, profile: str = "superconducting-today"
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
         res = qaoa(qubo.to(torch.float64), p=p, seed=seed, restarts=restarts, steps=steps, lr=lr)

@@ -139,7 +139,7 @@ class AnnealSampler(QUBOSampler):
     parameter_names = ("num_sweeps", "beta_range", "beta_schedule_type", "polish", "device",
                        "backend", "precision")
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, num_sweeps: int = 1000,
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, num_sweeps: int = 1000,
                 beta_range: Any = None, beta_schedule_type: str = "geometric", polish: bool = False,
                 device: Any = "auto", backend: str = "auto", precision: str = "float32",
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -243,7 +243,7 @@ class SteepestDescentSampler(QUBOSampler):
     name = "steepest"
     parameter_names = ("device", "backend")
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, device: Any = "auto",
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, device: Any = "auto",
                 backend: str = "auto") -> tuple[torch.Tensor, dict[str, Any]]:
         if backend not in ("auto", "numba", "torch"):
             raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")

@@ -122,7 +122,7 @@ class DWaveQPUSampler(QUBOSampler):
         self.embedding_cache[key] = emb
         return emb, False
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, chain_strength: float | None = None,
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, chain_strength: float | None = None,
                 annealing_time: float | None = None, embedding_tries: int = 10,
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
         import dimod

@@ -23,7 +23,7 @@ class _PerProblemAdapter(QUBOSampler):
     def _child(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, **params: Any
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, **params: Any
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
         child = self._child()
         out = np.empty((qubo.num_problems, num_reads, qubo.num_variables), dtype=np.int8)

@@ -60,7 +60,7 @@ class ExactSampler(QUBOSampler):
     def properties(self) -> dict[str, Any]:
         return {**super().properties, "deterministic": True}
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, device: Any = "auto",
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, device: Any = "auto",
                 chunk_elements: int = 2**24) -> tuple[torch.Tensor, dict[str, Any]]:
         flat = qubo.to(resolve_device(device), torch.float64)
         B, n = flat.num_problems, flat.num_variables

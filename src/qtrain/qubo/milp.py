@@ -149,7 +149,7 @@ class MILPSampler(QUBOSampler):
     def properties(self) -> dict[str, Any]:
         return {**super().properties, "deterministic": True, "max_products": self.max_products}
 
-    def _sample(self, qubo: QUBO, num_reads: int, seed: int, time_limit: float | None = None,
+    def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, time_limit: float | None = None,
                 mip_rel_gap: float = 0.0, presolve: bool = True
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
         from scipy.optimize import Bounds, LinearConstraint, milp

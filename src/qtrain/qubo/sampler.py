@@ -11,12 +11,14 @@ import dimod
 import numpy as np
 import torch
 
+from qtrain._info import SolveContext, resolve_seed
 from qtrain.qubo.model import QUBO
 
 __all__ = ["QUBOResult", "QUBOSampler", "TIMING_KEYS", "as_qubo", "resolve_seed"]
 
-#: Keys of ``info["timing"]`` (nanoseconds), identical for every sampler.
-TIMING_KEYS = ("preprocessing_ns", "sampling_ns", "postprocessing_ns", "total_ns")
+#: Keys of ``info["timing"]`` (nanoseconds), identical for every sampler: the shared solver keys of
+#: :data:`qtrain._info.TIMING_KEYS` plus dimod's and dwave-samplers' ``sampling_ns`` (= ``solve_ns``).
+TIMING_KEYS = ("preprocessing_ns", "sampling_ns", "solve_ns", "postprocessing_ns", "total_ns")
 
 
 @dataclass
@@ -46,17 +48,6 @@ def as_qubo(qubo: Any) -> QUBO:
     if isinstance(qubo, dimod.BinaryQuadraticModel):
         return QUBO.from_bqm(qubo)
     return QUBO(qubo)
-
-
-def resolve_seed(seed: Any) -> int:
-    """A non-negative 32-bit seed: ``seed`` itself, or fresh entropy when ``None`` (then recorded)."""
-    if seed is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed must be an integer or None, got {seed!r}")
-    if not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must lie in [0, 2**32), got {seed}")
-    return int(seed)
 
 
 class QUBOSampler(dimod.Sampler):
@@ -98,15 +89,20 @@ class QUBOSampler(dimod.Sampler):
 
     # ------------------------------------------------------------ the batch API
     def sample_qubo_batch(self, qubo: Any, num_reads: int | None = None, seed: int | None = None,
-                          return_all: bool = False, **params: Any) -> QUBOResult:
+                          return_all: bool = False, context: SolveContext | None = None,
+                          **params: Any) -> QUBOResult:
         """Sample every problem of a batch ``num_reads`` times in one call.
 
         Args:
             qubo: a :class:`QUBO` of batch shape ``[...]`` (or a matrix or BQM for one problem).
             num_reads: reads per problem (default: the sampler's ``default_num_reads``).
-            seed: integer seed; the same seed gives the same samples on the same device. ``None``
-                draws one, recorded in ``info["seed"]``.
+            seed: integer seed in ``[0, 2**32)``; the same seed gives the same samples on the same
+                device. ``None`` draws one (:func:`qtrain._info.resolve_seed`), recorded in
+                ``info["seed"]``.
             return_all: also return every read and its energy.
+            context: where the call sits in training (:class:`qtrain._info.SolveContext`); when
+                given it is passed to :meth:`_sample` as the keyword ``context`` (every built-in
+                sampler accepts it; composites read it, plain samplers ignore it).
             **params: sampler parameters (``parameter_names``), overriding constructor defaults.
 
         Returns:
@@ -136,7 +132,9 @@ class QUBOSampler(dimod.Sampler):
         if n == 0:
             samples, extra = torch.zeros(flat.num_problems, int(num_reads), 0, dtype=torch.int8), {}
         else:
-            samples, extra = self._sample(flat, int(num_reads), seed, **params)
+            # a context reaches _sample only when given: plain samplers need not declare it
+            ctx = {} if context is None else {"context": context}
+            samples, extra = self._sample(flat, int(num_reads), seed, **ctx, **params)
         t2 = time.perf_counter_ns()
         samples = samples.to(device=flat.device, dtype=torch.int8)
         energies = flat.to(torch.float64).energy(samples)
@@ -149,6 +147,7 @@ class QUBOSampler(dimod.Sampler):
         timing = dict(extra.pop("timing", {}))
         timing.setdefault("preprocessing_ns", t1 - t0)
         timing.setdefault("sampling_ns", t2 - t1)
+        timing["solve_ns"] = timing["sampling_ns"]
         timing.setdefault("postprocessing_ns", t3 - t2)
         timing["total_ns"] = t3 - t0
         info = {"sampler": self.name, "seed": seed, "num_reads": int(num_reads),
@@ -162,7 +161,10 @@ class QUBOSampler(dimod.Sampler):
     @abstractmethod
     def _sample(self, qubo: QUBO, num_reads: int, seed: int, **params: Any
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Return 0/1 samples ``[B, num_reads, n]`` for a flat batch, and extra ``info`` entries."""
+        """Return 0/1 samples ``[B, num_reads, n]`` for a flat batch, and extra ``info`` entries.
+
+        ``params`` holds the sampler's parameters and, when the caller gave one, ``context`` (a
+        :class:`~qtrain._info.SolveContext`)."""
 
     def _check_params(self, params: dict[str, Any]) -> None:
         unknown = sorted(set(params) - set(self.parameter_names))

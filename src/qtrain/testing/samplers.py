@@ -8,6 +8,7 @@ import dimod
 import numpy as np
 import torch
 
+from qtrain._info import SolveContext
 from qtrain.qubo import QUBO, TIMING_KEYS, QUBOSampler
 from qtrain.qubo.exact import enumerate_energies
 
@@ -36,6 +37,7 @@ def _check_result_shape(res: Any, batch: tuple[int, ...], n: int, num_reads: int
     assert info["seed"] == seed, "info['seed'] must record the seed"
     assert set(TIMING_KEYS) <= set(info["timing"]), f"timing keys {sorted(info['timing'])}"
     assert all(isinstance(v, int) and v >= 0 for v in info["timing"].values()), "timing in ns"
+    assert info["timing"]["solve_ns"] == info["timing"]["sampling_ns"], "solve_ns is sampling_ns"
     assert torch.equal(res.energy, res.energies.min(-1).values), "energy must be the best read's"
 
 
@@ -52,7 +54,8 @@ def assert_sampler_conforms(sampler: QUBOSampler, *, params: dict[str, Any] | No
        unknown parameter are refused.
     2. Energies match the model: every returned energy equals ``x^T Q x + c`` recomputed here, and
        the dimod API (``sample_qubo`` on the BQM) returns a SampleSet with dimod's own energies.
-    3. Same seed, same samples (skipped when ``seeded`` is False, e.g. a QPU).
+    3. Same seed, same samples (skipped when ``seeded`` is False, e.g. a QPU), also when a
+       :class:`~qtrain._info.SolveContext` is passed.
     4. A batch equals its problems solved one by one with the same seed: identical samples when
        seeded, else equal best energies on the ground-state instances.
     5. Small instances reach the exact ground state (brute force), when ``ground_state``.
@@ -78,6 +81,10 @@ def assert_sampler_conforms(sampler: QUBOSampler, *, params: dict[str, Any] | No
             again = sampler.sample_qubo_batch(qubo, num_reads=num_reads, seed=seed,
                                               return_all=True, **params)
             assert torch.equal(again.samples, res.samples), "same seed must give same samples"
+            ctx = SolveContext(step=3, block_ids=tuple(range(batch)))
+            with_ctx = sampler.sample_qubo_batch(qubo, num_reads=num_reads, seed=seed,
+                                                 return_all=True, context=ctx, **params)
+            assert torch.equal(with_ctx.samples, res.samples), "a SolveContext changed the samples"
         exact = enumerate_energies(qubo).min(-1).values
         for b in range(batch):
             one = sampler.sample_qubo_batch(qubo[b], num_reads=num_reads, seed=seed,
