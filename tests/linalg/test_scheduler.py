@@ -3,7 +3,9 @@
 import pytest
 import torch
 
+from qtrain._info import SolveContext
 from qtrain.linalg import (
+    CholeskySolver,
     ClassicalCostModel,
     QLSACostModel,
     ScheduledSolver,
@@ -43,7 +45,7 @@ def test_threshold_policy_keeps_ill_conditioned_blocks_classical():
     A, b = _blocks()
     s = ScheduledSolver(policy="threshold", quantum_cost=QLSACostModel(profile="attosecond"),
                         classical_cost=ClassicalCostModel("analytic", flops=1e9))
-    res = s.solve(A, b, block_ids=["w", "v"], step=7)
+    res = s.solve(A, b, context=SolveContext(step=7, block_ids=("w", "v")))
     assert [r["route"] for r in res.info["schedule"]] == ["quantum", "classical"]
     assert [(r["block"], r["step"]) for r in s.log] == [("w", 7), ("v", 7)]
     assert torch.allclose(res.x, torch.linalg.solve(A, b))
@@ -101,7 +103,30 @@ def test_scheduler_options_are_validated():
         ScheduledSolver(margin=1.0)
     with pytest.raises(ValueError, match="kappa_method"):
         ScheduledSolver(kappa_method="guess")
-    with pytest.raises(ValueError, match="block_ids must have one id per block"):
+    with pytest.raises(ValueError, match="block_ids must have one id per problem"):
         ScheduledSolver().solve(torch.eye(2).double().expand(2, 2, 2), torch.ones(2, 2).double(),
-                                block_ids=[0])
+                                context=SolveContext(block_ids=(0,)))
     assert isinstance(ScheduledSolver().quantum, SimulatedQLSASolver)
+
+
+def test_scheduler_is_a_composite_whose_children_see_the_routed_blocks():
+    seen = []
+
+    class Spy(CholeskySolver):
+        name = "spy"
+
+        def _solve(self, A, b, seed, context=None, **kwargs):
+            seen.append(context)
+            return super()._solve(A, b, seed)
+
+    A, b = _blocks()
+    s = ScheduledSolver(quantum=Spy(), classical=Spy(), policy="threshold",
+                        quantum_cost=QLSACostModel(profile="attosecond"),
+                        classical_cost=ClassicalCostModel("analytic", flops=1e9))
+    assert s.children == [s.quantum, s.classical] and s.child is s.quantum
+    s.solve(A, b, context=SolveContext(step=2, block_ids=("w", "v")))
+    assert [(c.step, c.block_ids) for c in seen] == [(2, ("w",)), (2, ("v",))]
+    q = ScheduledSolver(policy="argmin", quantum_cost=QLSACostModel(profile="attosecond"),
+                        classical_cost=ClassicalCostModel("analytic", flops=1e9))
+    res = q.solve(A, b)
+    assert res.info["resources"] == res.info["children"]["quantum"]["resources"]

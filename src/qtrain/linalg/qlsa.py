@@ -180,7 +180,7 @@ class SimulatedQLSASolver(LinearSolver):
         self.method, self.eps, self.perturb, self.clock_qubits = method, eps, perturb, clock_qubits
         self.cost_model = cost_model if cost_model is not None else QLSACostModel(eps=eps)
 
-    def _solve(self, A, b, seed, kappa=None, **kwargs):
+    def _solve(self, A, b, seed, kappa=None, context=None, **kwargs):
         """``kappa`` (optional, ``[...]``): a condition-number estimate to price with (the
         scheduler passes its own), instead of ``eigvalsh`` here."""
         if kwargs:

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from qtrain._info import SolveContext
 from qtrain.linalg.condition import condition_number
 from qtrain.linalg.cost import ClassicalCostModel, QLSACostModel
 from qtrain.linalg.qlsa import SimulatedQLSASolver, structural_sparsity
@@ -43,7 +44,11 @@ class ScheduledSolver(LinearSolver):
     the quantum branch with ``quantum_cost`` and the classical one with ``classical_cost``, route
     by ``policy``, solve each group in one batched call, and append one record per block to
     :attr:`log` (``step``, ``block``, ``N``, ``kappa``, ``d``, ``cost_quantum_s``,
-    ``cost_classical_s``, ``route``); the same records come back in ``info["schedule"]``.
+    ``cost_classical_s``, ``route``); the same records come back in ``info["schedule"]``, and
+    the quantum child's modelled ``resources`` in ``info["resources"]`` when a block went quantum.
+    Step and block ids come from the call's :class:`~qtrain._info.SolveContext`
+    (``solve(A, b, context=SolveContext(step, block_ids))``); it is a composite with
+    ``children = [quantum, classical]``.
 
     Policies: ``"argmin"`` (quantum iff cheaper), ``"threshold"`` (the paper's rule: quantum iff
     cheaper and ``kappa <= kappa_threshold``), ``"hysteresis"`` (the threshold rule, but a block
@@ -112,16 +117,27 @@ class ScheduledSolver(LinearSolver):
         self._previous: dict[Any, bool] = {}
         self._calls = 0
 
-    def _solve(self, A, b, seed, block_ids=None, step=None, **kwargs):
+    @property
+    def children(self) -> list[LinearSolver]:
+        """The quantum and the classical child, in that order (dimod's composite convention)."""
+        return [self.quantum, self.classical]
+
+    @property
+    def child(self) -> LinearSolver:
+        """The first child, the quantum one."""
+        return self.quantum
+
+    def _solve(self, A, b, seed, context=None, **kwargs):
+        """``context`` numbers the log: ``context.step`` (default: this solver's call count) and
+        ``context.block_ids`` (default ``0..B-1``), the ids the hysteresis memory is kept by."""
         if kwargs:
             raise TypeError(f"unknown options for scheduled: {sorted(kwargs)}")
         batch, N = A.shape[:-2], A.shape[-1]
         A2, b2 = A.reshape(-1, N, N), b.reshape(-1, N)
         B = A2.shape[0]
-        ids = list(range(B)) if block_ids is None else list(block_ids)
-        if len(ids) != B:
-            raise ValueError(f"block_ids must have one id per block ({B}), got {len(ids)}")
-        step = self._calls if step is None else step
+        context = context if context is not None else SolveContext()
+        ids = context.ids_for(B)
+        step = self._calls if context.step is None else context.step
         self._calls += 1
         Aq = sparsify(A2, self.sparsify_k).matrix if self.sparsify_k is not None else A2
         method = self.kappa_method
@@ -146,7 +162,8 @@ class ScheduledSolver(LinearSolver):
             if sel.numel():
                 kw = {"kappa": kappa[sel.cpu()]} if (
                     flag and isinstance(child, SimulatedQLSASolver)) else {}
-                res = child.solve(mat[sel], b2[sel], seed=seed, **kw)
+                sub = SolveContext(step, tuple(ids[i] for i in sel.tolist()))
+                res = child.solve(mat[sel], b2[sel], seed=seed, context=sub, **kw)
                 x[sel] = res.x
                 children["quantum" if flag else "classical"] = res.info
         records = []
@@ -160,6 +177,8 @@ class ScheduledSolver(LinearSolver):
         info = {"schedule": records, "quantum_fraction": float(route.double().mean()),
                 "kappa_estimate_cost": est.cost, "children": children,
                 "policy": self.policy}
+        if "resources" in children.get("quantum", {}):
+            info["resources"] = children["quantum"]["resources"]
         return x.reshape(*batch, N), info
 
     def _classical_model(self, device: torch.device, dtype: torch.dtype) -> ClassicalCostModel:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from qtrain._device import synchronize
+from qtrain._info import TIMING_KEYS, SolveContext, resolve_seed, stage_timing
 from qtrain._registry import LazyRegistry
 
 __all__ = [
@@ -27,8 +28,9 @@ __all__ = [
     "synchronize",
 ]
 
-#: Keys of ``info["timing"]`` (integer nanoseconds), identical for every linear solver.
-LINEAR_TIMING_KEYS = ("preprocessing_ns", "solve_ns", "postprocessing_ns", "total_ns")
+#: Keys of ``info["timing"]`` (integer nanoseconds): the shared solver keys of
+#: :data:`qtrain._info.TIMING_KEYS`.
+LINEAR_TIMING_KEYS = TIMING_KEYS
 
 
 @dataclass
@@ -101,7 +103,10 @@ class LinearSolver(ABC):
 
     Subclasses set ``name`` and ``requires_symmetric`` and implement :meth:`_solve`, a pure
     function of tensors; :meth:`solve` checks the input, times the call (synchronised on CUDA)
-    and computes the residuals. Composites (the scheduler) are solvers themselves.
+    and computes the residuals. Composites (the scheduler) are solvers themselves: they expose
+    ``children`` (and ``child``, the first), like dimod's composites, and read the optional
+    :class:`~qtrain._info.SolveContext` a caller passes, so no caller needs to know which solver
+    it holds.
     """
 
     name: str = ""
@@ -109,13 +114,17 @@ class LinearSolver(ABC):
     quantum: bool = False
 
     def solve(self, A: torch.Tensor, b: torch.Tensor, *, seed: int | None = None,
-              **kwargs: Any) -> SolveResult:
+              context: SolveContext | None = None, **kwargs: Any) -> SolveResult:
         """Solve every system of the batch.
 
         Args:
             A: matrices ``[..., N, N]`` (symmetric where ``requires_symmetric``).
             b: right-hand sides ``[..., N]``.
-            seed: seed of any randomness (recorded in ``info["seed"]``; default 0).
+            seed: seed of any randomness, an integer in ``[0, 2**32)``; ``None`` draws fresh
+                entropy (:func:`qtrain._info.resolve_seed`). Recorded in ``info["seed"]``.
+            context: which training step and blocks the batch is (:class:`~qtrain._info.SolveContext`);
+                when given it reaches :meth:`_solve` as the keyword ``context`` (composites read
+                it; every built-in solver accepts it).
             **kwargs: solver-specific options.
 
         Returns:
@@ -126,7 +135,9 @@ class LinearSolver(ABC):
         """
         t0 = time.perf_counter_ns()
         check_system(A, b, symmetric=self.requires_symmetric)
-        seed = 0 if seed is None else int(seed)
+        seed = resolve_seed(seed)
+        if context is not None:
+            kwargs["context"] = context
         t1 = time.perf_counter_ns()
         x, info = self._solve(A, b, seed, **kwargs)
         synchronize(A.device)
@@ -134,15 +145,14 @@ class LinearSolver(ABC):
         residual = relative_residual(A, x, b)
         t3 = time.perf_counter_ns()
         info = dict(info)
-        info.update(solver=self.name, seed=seed, timing={
-            "preprocessing_ns": t1 - t0, "solve_ns": t2 - t1, "postprocessing_ns": t3 - t2,
-            "total_ns": t3 - t0})
+        info.update(solver=self.name, seed=seed, timing=stage_timing(t0, t1, t2, t3))
         return SolveResult(x, residual, info)
 
     @abstractmethod
     def _solve(self, A: torch.Tensor, b: torch.Tensor, seed: int,
                **kwargs: Any) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Return the solutions ``[..., N]`` and solver-specific ``info`` entries."""
+        """Return the solutions ``[..., N]`` and solver-specific ``info`` entries (``kwargs``
+        holds the solver's options and, when the caller gave one, ``context``)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -167,7 +177,7 @@ class CholeskySolver(LinearSolver):
             raise ValueError(f"fallback must be 'lu' or 'raise', got {fallback!r}")
         self.fallback = fallback
 
-    def _solve(self, A, b, seed, **kwargs):
+    def _solve(self, A, b, seed, context=None, **kwargs):
         if kwargs:
             raise TypeError(f"unknown options for cholesky: {sorted(kwargs)}")
         L, bad = torch.linalg.cholesky_ex(A)
@@ -203,7 +213,7 @@ class CGSolver(LinearSolver):
             raise ValueError(f"max_iter must be at least 1, got {max_iter}")
         self.tol, self.max_iter = tol, max_iter
 
-    def _solve(self, A, b, seed, **kwargs):
+    def _solve(self, A, b, seed, context=None, **kwargs):
         if kwargs:
             raise TypeError(f"unknown options for cg: {sorted(kwargs)}")
         x, iters = conjugate_gradient(lambda v: (A @ v.unsqueeze(-1)).squeeze(-1), b,

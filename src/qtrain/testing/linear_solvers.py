@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from qtrain._info import SolveContext
 from qtrain.linalg import LINEAR_TIMING_KEYS, LinearSolver, SolveResult
 
 __all__ = ["assert_linear_solver_conforms", "random_spd"]
@@ -61,7 +62,8 @@ def assert_linear_solver_conforms(solver: LinearSolver, *, rtol: float = 1e-6,
        shapes, dtype and device, the reported residual equal to ``||Ax - b|| / ||b||``, the seed
        in ``info`` and integer-ns timing keys :data:`~qtrain.linalg.LINEAR_TIMING_KEYS`;
     2. a batch equals its blocks solved one by one (same seed), to ``rtol``;
-    3. the same seed gives the same ``x``;
+    3. the same seed gives the same ``x``, also with a :class:`~qtrain._info.SolveContext`; with
+       ``seed=None`` a drawn seed is recorded;
     4. bad input is refused with ``ValueError`` before any work: a non-square ``A``, ``b`` of the
        wrong shape, a non-finite entry, and (if ``requires_symmetric``) a non-symmetric ``A``.
 
@@ -88,12 +90,16 @@ def assert_linear_solver_conforms(solver: LinearSolver, *, rtol: float = 1e-6,
                 f"{solver!r} N={n}: block {i} solved alone differs from the batch by {gap:.3g}"
         again = solver.solve(A, b, seed=seed)
         assert torch.equal(again.x, res.x), f"{solver!r} N={n}: same seed must give the same x"
+        ctx = solver.solve(A, b, seed=seed, context=SolveContext(step=0, block_ids=tuple(range(batch))))
+        assert torch.equal(ctx.x, res.x), f"{solver!r} N={n}: a SolveContext changed the solution"
         A4 = random_spd((2, 2), n, kappa=kappa, seed=seed + 100 + n).to(dev)
         b4 = torch.randn(2, 2, n, generator=g, dtype=torch.float64).to(dev)
         _check(solver.solve(A4, b4, seed=seed), A4, b4, seed, rtol, f"{solver!r} N={n} nested")
     n = max(sizes)
     A = random_spd(1, n, kappa=kappa, seed=seed).to(dev)
     b = torch.ones(1, n, dtype=torch.float64, device=dev)
+    drawn = solver.solve(A, b).info["seed"]
+    assert isinstance(drawn, int) and 0 <= drawn < 2**32, f"{solver!r}: seed=None must record a drawn seed"
     bad_cases = {"non-square A": (A[..., :-1, :] if n > 1 else A.new_zeros(1, 2, 1), b),
                  "b of the wrong shape": (A, torch.ones(1, n + 1, dtype=A.dtype, device=dev)),
                  "non-finite A": (A.clone().index_put_((torch.tensor([0]), torch.tensor([0]),

@@ -5,10 +5,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from qtrain._info import OPTIMIZER_TIMING_KEYS
 from qtrain.linalg import ClassicalCostModel, QLSACostModel, ScheduledSolver
 from qtrain.testing import random_spd
 from qtrain.train import QNewton
-from qtrain.train.qnewton import adam_update, clip_by_norm, momentum_update
 
 
 def _quadratic(n=6, seed=0):
@@ -135,16 +135,6 @@ def test_sgd_and_adam_updates_match_torch_optim_on_identity_curvature():
         assert torch.allclose(w1.detach(), w2.detach(), atol=1e-12), update
 
 
-def test_pure_update_functions():
-    s, n = clip_by_norm([torch.tensor([3.0]), torch.tensor([4.0])], 1.0)
-    assert n == 5.0 and torch.allclose(torch.cat(s), torch.tensor([0.6, 0.8]))
-    step, buf = momentum_update(torch.ones(2), torch.full((2,), 2.0), 0.5)
-    assert torch.equal(step, torch.full((2,), 2.0)) and step is buf
-    m, v = torch.zeros(1), torch.zeros(1)
-    assert torch.allclose(adam_update(torch.tensor([2.0]), m, v, 1, (0.9, 0.999), 0.0),
-                          torch.tensor([1.0]))
-
-
 def test_missing_model_batch_or_kind_is_refused():
     model, x, y = _mlp_and_data()
     with pytest.raises(ValueError, match="needs model and loss_fn"):
@@ -167,3 +157,17 @@ def test_weight_decay_enters_gradient_and_curvature():
     opt.step(f)
     # minimiser of 0.5 w^T A w - c^T w + 0.25 ||w||^2 in one exact Newton step
     assert torch.allclose(w.detach(), torch.linalg.solve(A + 0.5 * torch.eye(6).double(), c))
+
+
+def test_last_info_reports_the_three_stages_and_every_solver_call():
+    model, x, y = _mlp_and_data()
+    opt = QNewton(model.parameters(), model=model, loss_fn=F.cross_entropy, curvature="fisher")
+    opt.step(lambda: F.cross_entropy(model(x), y), batch=(x, y))
+    info = opt.last_info
+    assert tuple(info["timing"]) == OPTIMIZER_TIMING_KEYS
+    t = info["timing"]
+    assert all(isinstance(v, int) and v > 0 for v in t.values())
+    assert t["total_ns"] == t["formulate_ns"] + t["solve_ns"] + t["apply_ns"]
+    sizes = sorted(set(info["block_sizes"]))
+    assert [si["timing"]["total_ns"] > 0 for si in info["solver_info"]] == [True] * len(sizes)
+    assert [s["N"] for s in info["solves"]] == sizes  # one call per block size, increasing

@@ -1,13 +1,14 @@
 """Q-Newton (arXiv:2405.00252): Newton training whose per-block linear solves go to a quantum or a
 classical solver, with condition-number control and sparsification.
 
-A step: evaluate the closure; build curvature blocks ``C_b`` (exact Hessian from the closure's
-graph, or Hessian / Gauss-Newton / empirical Fisher of ``model`` on a batch by torch.func);
-regularise ``C_b + lam_b I``; solve ``(C_b + lam_b I) d_b = g_b`` for all blocks of one size in
-one batched call of the linear solver (``ScheduledSolver`` routes each block); then apply ``d``
-either as a damped, clipped Newton step or as the gradient fed to SGD-momentum or Adam (as the
-published experiments did). The maths of the update is in pure functions; :class:`QNewton` is a
-thin ``torch.optim.Optimizer`` shell.
+A step is three stages: **formulate** (evaluate the closure; build curvature blocks ``C_b``, the
+exact Hessian from the closure's graph or Hessian / Gauss-Newton / empirical Fisher of ``model`` on a
+batch by torch.func; add weight decay; regularise ``C_b + lam_b I``:
+:mod:`qtrain.train.qnewton.formulate`), **solve** (all blocks of one size in one batched call of the
+linear solver, through :func:`qtrain._batching.solve_by_size`; a :class:`~qtrain._info.SolveContext`
+tells composites such as ``ScheduledSolver`` the step and block ids) and **apply** (a damped,
+clipped Newton step, or ``d`` fed to SGD-momentum or Adam: :mod:`qtrain.train.qnewton.apply`).
+:class:`QNewton` is the thin ``torch.optim.Optimizer`` shell around them.
 """
 
 from __future__ import annotations
@@ -18,69 +19,22 @@ from typing import Any
 
 import torch
 
+from qtrain._batching import solve_by_size
 from qtrain._device import synchronize
+from qtrain._info import SolveContext, Stopwatch
 from qtrain.linalg import (
     CURVATURES,
     REGULARIZERS,
     LinearSolver,
     ParamLayout,
-    ScheduledSolver,
     curvature_blocks,
     get_linear_solver,
     make_blocks,
-    regularize,
 )
+from qtrain.train.qnewton.apply import UPDATES, clip_by_norm, descent_directions, direction_step
+from qtrain.train.qnewton.formulate import add_weight_decay, graph_blocks, graph_curvature, newton_systems
 
-__all__ = ["UPDATES", "QNewton", "adam_update", "clip_by_norm", "momentum_update"]
-
-UPDATES = ("newton", "sgd", "adam")
-
-
-def clip_by_norm(steps: list[torch.Tensor], max_norm: float | None) -> tuple[list[torch.Tensor],
-                                                                                float]:
-    """Scale ``steps`` so their joint 2-norm is at most ``max_norm``; returns ``(steps, norm)``."""
-    norm = float(torch.sqrt(sum((s.double() ** 2).sum() for s in steps))) if steps else 0.0
-    if max_norm is None or norm <= max_norm:
-        return steps, norm
-    return [s * (max_norm / norm) for s in steps], norm
-
-
-def momentum_update(d: torch.Tensor, buf: torch.Tensor | None, momentum: float
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Heavy ball on direction ``d``: ``buf = momentum buf + d``; returns ``(step, buf)``."""
-    buf = d.clone() if buf is None else buf.mul(momentum).add_(d)
-    return buf, buf
-
-
-def adam_update(d: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: int,
-                betas: tuple[float, float], eps: float) -> torch.Tensor:
-    """Adam (Kingma & Ba, arXiv:1412.6980) on direction ``d``; updates ``m``, ``v`` in place and
-    returns ``m_hat / (sqrt(v_hat) + eps)``."""
-    b1, b2 = betas
-    m.mul_(b1).add_(d, alpha=1 - b1)
-    v.mul_(b2).addcmul_(d, d, value=1 - b2)
-    return (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + eps)
-
-
-def _hessian_from_graph(grads: list[torch.Tensor], params: list[torch.Tensor]) -> torch.Tensor:
-    """``d^2 L / d theta^2`` of one block from gradients that carry their graph (one batched
-    vector-Jacobian product over the identity; a loop where the ops do not batch)."""
-    g = torch.cat([x.reshape(-1) for x in grads])
-    eye = torch.eye(g.numel(), dtype=g.dtype, device=g.device)
-    try:
-        rows = torch.autograd.grad(g, params, eye, retain_graph=True, is_grads_batched=True,
-                                   allow_unused=True)
-        rows = [torch.zeros(g.numel(), *p.shape, dtype=g.dtype, device=g.device) if r is None
-                else r for r, p in zip(rows, params, strict=True)]
-        H = torch.cat([r.reshape(g.numel(), -1) for r in rows], 1)
-    except RuntimeError:
-        out = []
-        for i in range(g.numel()):
-            r = torch.autograd.grad(g[i], params, retain_graph=True, allow_unused=True)
-            out.append(torch.cat([torch.zeros_like(p).reshape(-1) if x is None else x.reshape(-1)
-                                  for x, p in zip(r, params, strict=True)]))
-        H = torch.stack(out)
-    return 0.5 * (H + H.mT).detach()
+__all__ = ["QNewton"]
 
 
 class QNewton(torch.optim.Optimizer):
@@ -187,80 +141,61 @@ class QNewton(torch.optim.Optimizer):
         return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
 
     def _curvature(self, closure, batch):
-        """Run the closure and return ``(loss, blocks of params, matrices, gradients)``."""
+        """Run the closure and return ``(loss, blocks of params, matrices, gradients, seconds of
+        curvature)``."""
         params = self._params()
+        with torch.enable_grad():
+            loss = closure()
+        t0 = time.perf_counter()
         if self.model is not None:
-            if batch is None:
-                raise ValueError("batch=(inputs, targets) is required when QNewton has a model "
-                                 "(torch.func curvature on that batch)")
-            with torch.enable_grad():
-                loss = closure()
             names = {id(p): n for n, p in self.model.named_parameters()}
             unknown = [tuple(p.shape) for p in params if id(p) not in names]
             if unknown:
                 raise ValueError(f"parameters of shapes {unknown} are not parameters of model")
             pd = {names[id(p)]: p for p in params}
-            t0 = time.perf_counter()
             mats, grads, lays = curvature_blocks(self.model, self.loss_fn, batch[0], batch[1],
                                                  self.curvature, self.blocking, params=pd)
             blocks = [[pd[n] for n in lay.names] for lay in lays]
         else:
-            with torch.enable_grad():
-                loss = closure()
             if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
                 raise ValueError("closure must return the loss tensor attached to its autograd "
                                  "graph (QNewton differentiates it twice)")
-            t0 = time.perf_counter()
-            try:
-                gl = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
-            except RuntimeError as err:
-                raise ValueError("closure freed the graph: call loss.backward(create_graph=True) "
-                                 "or no backward at all in a QNewton closure") from err
-            gl = [torch.zeros_like(p) if g is None else g for p, g in zip(params, gl, strict=True)]
-            gmap = {id(p): g for p, g in zip(params, gl, strict=True)}
-            if self.blocking == "tensor":
-                blocks = [[p] for p in params]
-            elif self.blocking == "full":
-                blocks = [params]
-            else:
-                blocks = [[p for p in g["params"] if p.requires_grad] for g in self.param_groups]
-                blocks = [b for b in blocks if b]
-            mats, grads = [], []
-            for blk in blocks:
-                gb = [gmap[id(p)] for p in blk]
-                mats.append(_hessian_from_graph(gb, blk))
-                grads.append(torch.cat([g.reshape(-1) for g in gb]).detach())
+            blocks = graph_blocks(params, self.blocking, [g["params"] for g in self.param_groups])
+            with torch.enable_grad():
+                mats, grads = graph_curvature(loss, params, blocks)
         synchronize(params[0].device)
         return loss, blocks, mats, grads, time.perf_counter() - t0
 
-    def _directions(self, mats, grads) -> tuple[list[torch.Tensor], dict[str, Any]]:
-        """Regularise and solve every block (one solver call per block size)."""
-        by_size: dict[int, list[int]] = {}
-        for i, M in enumerate(mats):
-            by_size.setdefault(M.shape[-1], []).append(i)
-        dirs: list[torch.Tensor] = [torch.empty(0)] * len(mats)
-        info: dict[str, Any] = {"solves": [], "lam": [None] * len(mats), "fallbacks": 0}
-        for n, idx in sorted(by_size.items()):
-            A = torch.stack([mats[i] for i in idx])
-            b = torch.stack([grads[i] for i in idx])
-            reg = regularize(A, self.regularizer, **self.reg_kwargs)
-            kw = {"block_ids": idx, "step": self._steps} \
-                if isinstance(self.solver, ScheduledSolver) else {}
-            res = self.solver.solve(reg.matrix, b, seed=self.seed + self._steps, **kw)
-            x = res.x
-            bad = ~torch.isfinite(x).all(-1) | ((x * b).sum(-1) <= 0)
-            info["fallbacks"] += int((bad & (b.abs().sum(-1) > 0)).sum())
-            x = torch.where(bad.unsqueeze(-1), b, x)
-            for j, i in enumerate(idx):
-                dirs[i] = x[j]
-                info["lam"][i] = float(reg.lam[j])
+    def _solve(self, mats, grads, clock: Stopwatch) -> tuple[list[torch.Tensor], dict[str, Any]]:
+        """Regularise and solve every block, one solver call per block size (increasing)."""
+        info: dict[str, Any] = {"solves": [], "lam": [None] * len(mats), "fallbacks": 0,
+                                "solver_info": []}
+
+        def solve_size(n: int, idx: list[int]) -> list[tuple[torch.Tensor, float]]:
+            systems = newton_systems(mats, grads, idx, self.regularizer, **self.reg_kwargs)
+            clock.lap("formulate")
+            res = self.solver.solve(systems.matrix, systems.rhs, seed=self.seed + self._steps,
+                                    context=SolveContext(self._steps, tuple(idx)))
+            d, fallbacks = descent_directions(res.x, systems.rhs)
+            clock.lap("solve")
+            info["fallbacks"] += fallbacks
             info["solves"].append({"N": n, "blocks": len(idx), "info": res.info})
-        return dirs, info
+            info["solver_info"].append(res.info)
+            return list(zip(d, systems.lam.tolist(), strict=True))
+
+        out = solve_by_size(list(range(len(mats))), lambda i: mats[i].shape[-1], solve_size, sort=True)
+        info["lam"] = [float(lam) for _, lam in out]
+        return [d for d, _ in out], info
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None,
              batch: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """One Q-Newton step; returns the closure's loss (before the step).
+
+        ``last_info`` afterwards: ``timing`` (ns: ``formulate_ns`` closure, curvature and
+        regularisation; ``solve_ns``; ``apply_ns``; ``total_ns``), ``solver_info`` (the linear
+        solver's ``info`` per block size), ``step``, ``loss``, ``closure_s``, ``curvature_s``,
+        ``solve_s``, ``block_sizes``, ``lam`` (per block), ``fallbacks`` and ``solves``.
 
         Raises:
             ValueError: no closure, a closure that freed its graph, a missing batch (model mode).
@@ -268,31 +203,29 @@ class QNewton(torch.optim.Optimizer):
         if closure is None:
             raise ValueError("QNewton requires a closure that re-evaluates the model and returns "
                              "the loss (like LBFGS): opt.step(closure)")
+        if self.model is not None and batch is None:
+            raise ValueError("batch=(inputs, targets) is required when QNewton has a model "
+                             "(torch.func curvature on that batch)")
+        clock = Stopwatch()
         t0 = time.perf_counter()
         with torch.enable_grad():
             loss, blocks, mats, grads, t_curv = self._curvature(closure, batch)
+        thetas = [torch.cat([p.detach().reshape(-1) for p in blk]) for blk in blocks]
+        decays = [torch.cat([torch.full((p.numel(),), float(self._group_of(p)["weight_decay"]),
+                                        dtype=g.dtype, device=g.device) for p in blk])
+                  for blk, g in zip(blocks, grads, strict=True)]
+        mats, grads = add_weight_decay(mats, grads, thetas, decays)
         t1 = time.perf_counter()
-        for i, (blk, g) in enumerate(zip(blocks, grads, strict=True)):
-            # L2 weight decay (wd/2) ||theta||^2: wd theta joins the gradient, wd I the curvature
-            wd = torch.cat([torch.full((p.numel(),), float(self._group_of(p)["weight_decay"]),
-                                       dtype=g.dtype, device=g.device) for p in blk])
-            if bool((wd > 0).any()):
-                g.add_(wd * torch.cat([p.detach().reshape(-1).to(g.dtype) for p in blk]))
-                mats[i] = mats[i] + torch.diag(wd)
-        dirs, info = self._directions(mats, grads)
+        clock.lap("formulate")
+        dirs, info = self._solve(mats, grads, clock)
         synchronize(grads[0].device)
         t2 = time.perf_counter()
-        per_param: dict[int, torch.Tensor] = {}
-        for blk, d in zip(blocks, dirs, strict=True):
-            lay = ParamLayout(tuple(str(i) for i in range(len(blk))),
-                              tuple(tuple(p.shape) for p in blk))
-            for p, part in zip(blk, lay.unflatten(d).values(), strict=True):
-                per_param[id(p)] = part.to(p.dtype)
-        self._apply(per_param, blocks, grads)
+        self._apply(blocks, dirs, grads)
+        clock.lap("apply")
         self._steps += 1
         self.last_info = {"step": self._steps, "loss": float(loss), "closure_s": t1 - t0 - t_curv,
                           "curvature_s": t_curv, "solve_s": t2 - t1, "block_sizes":
-                          [int(M.shape[-1]) for M in mats], **info}
+                          [int(M.shape[-1]) for M in mats], **info, "timing": clock.timing()}
         self.history.append(self.last_info)
         return loss.detach()
 
@@ -302,13 +235,14 @@ class QNewton(torch.optim.Optimizer):
                 return g
         raise KeyError("parameter not in any group")
 
-    def _apply(self, per_param, blocks, grads) -> None:
-        for blk, g in zip(blocks, grads, strict=True):
-            off = 0
-            for p in blk:
-                k = p.numel()
-                p.grad = g[off:off + k].reshape(p.shape).to(p.dtype).clone()
-                off += k
+    def _apply(self, blocks, dirs, grads) -> None:
+        """Write ``p.grad`` (the decayed gradient) and take each group's step."""
+        per_param: dict[int, torch.Tensor] = {}
+        for blk, d, g in zip(blocks, dirs, grads, strict=True):
+            lay = ParamLayout(tuple(str(i) for i in range(len(blk))), tuple(tuple(p.shape) for p in blk))
+            for p, part, gp in zip(blk, lay.unflatten(d).values(), lay.unflatten(g).values(), strict=True):
+                per_param[id(p)] = part.to(p.dtype)
+                p.grad = gp.to(p.dtype).clone()
         for group in self.param_groups:
             ps = [p for p in group["params"] if id(p) in per_param]
             if self.update == "newton":
@@ -318,14 +252,5 @@ class QNewton(torch.optim.Optimizer):
                     self.state[p]["step"] = self.state[p].get("step", 0) + 1
                 continue
             for p in ps:
-                st, d = self.state[p], per_param[id(p)]
-                st["step"] = st.get("step", 0) + 1
-                if self.update == "sgd":
-                    s, st["momentum_buffer"] = momentum_update(d, st.get("momentum_buffer"),
-                                                               group["momentum"])
-                else:
-                    if "exp_avg" not in st:
-                        st["exp_avg"], st["exp_avg_sq"] = torch.zeros_like(d), torch.zeros_like(d)
-                    s = adam_update(d, st["exp_avg"], st["exp_avg_sq"], st["step"],
-                                    group["betas"], group["adam_eps"])
-                p.add_(s, alpha=-group["lr"])
+                p.add_(direction_step(self.update, per_param[id(p)], self.state[p], group),
+                       alpha=-group["lr"])
