@@ -1,11 +1,12 @@
 """Q-Newton's formulate stage: exact Hessian blocks, block partitions, weight decay, regularised systems."""
 
+import pytest
 import torch
 from torch.func import hessian
 
 from qtrain.linalg import regularize
 from qtrain.testing import random_spd
-from qtrain.train.qnewton import add_weight_decay, graph_blocks, hessian_from_graph, newton_systems
+from qtrain.train.qnewton import add_weight_decay, graph_blocks, graph_curvature, hessian_from_graph, newton_systems
 
 
 def test_hessian_from_graph_equals_torch_func_on_a_non_quadratic_loss():
@@ -25,11 +26,20 @@ def test_hessian_from_graph_equals_torch_func_on_a_non_quadratic_loss():
     assert torch.allclose(H, ref, atol=1e-10) and torch.equal(H, H.mT)
 
 
-def test_graph_blocks_partition_the_parameters():
+def test_graph_blocks_and_curvature_of_unused_parameters():
     a, b, c = (torch.ones(2, dtype=torch.float64, requires_grad=True) for _ in range(3))
     assert graph_blocks([a, b], "tensor", [[a, b, c]]) == [[a], [b]]
     assert graph_blocks([a, b], "full", [[a], [b]]) == [[a, b]]
     assert graph_blocks([a, b], "layer", [[a], [c], [b]]) == [[a], [b]]
+    loss = (a**3).sum()
+    mats, grads = graph_curvature(loss, [a, b], [[a], [b]])
+    zero = torch.zeros(2, dtype=torch.float64)
+    assert torch.allclose(mats[0], torch.diag(6 * a.detach())) and torch.equal(mats[1], torch.diag(zero))
+    assert torch.allclose(grads[0], 3 * a.detach() ** 2) and torch.equal(grads[1], zero)
+    loss = (a**2).sum()
+    loss.backward()
+    with pytest.raises(ValueError, match="freed the graph"):
+        graph_curvature(loss, [a], [[a]])
 
 
 def test_weight_decay_adds_to_gradient_and_curvature_only_where_set():

@@ -37,6 +37,8 @@ def hessian_from_graph(grads: Sequence[torch.Tensor], params: Sequence[torch.Ten
     """
     g = torch.cat([x.reshape(-1) for x in grads])
     eye = torch.eye(g.numel(), dtype=g.dtype, device=g.device)
+    if not g.requires_grad:  # the loss does not depend on this block: zero curvature
+        return torch.zeros_like(eye)
     try:
         rows = torch.autograd.grad(g, list(params), eye, retain_graph=True, is_grads_batched=True,
                                    allow_unused=True)
