@@ -88,6 +88,16 @@ def test_dwave_without_token_says_how_to_provide_one(monkeypatch, tmp_path):
         s.sample_qubo_batch(random_qubo(1, 3))
 
 
+def test_dwave_sampler_is_a_composite_with_resources():
+    mock = mock_qpu()
+    s = get_sampler("dwave", child=mock)
+    assert s.children == [mock] and s.child is mock
+    res = s.sample_qubo_batch(QUBO(torch.tensor([[[-1.0, 2.0], [0.0, -1.0]]] * 2)), num_reads=5, seed=0)
+    r = res.info["resources"]
+    assert r["reads"] == 10 and r["qubits"] == res.info["physical_qubits"] >= 2
+    assert r["qpu_access_time_us"] is None or r["qpu_access_time_us"] > 0
+
+
 def test_dwave_mock_embedding_cached_and_reported():
     s = get_sampler("dwave", child=mock_qpu())
     q = random_qubo(2, 6, seed=4)  # dense: both problems share one structure (K6)

@@ -99,6 +99,7 @@ def solve(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Solve the QUBO(s) in FILE and print the best sample and energy of each."""
+    from qtrain._batching import solve_by_size
     from qtrain.qubo import QUBO, get_sampler
 
     try:
@@ -109,24 +110,20 @@ def solve(
         _fail(str(exc))
     except ValueError as exc:
         _fail(str(exc))
-    energies, samples, infos = [], [], []
-    try:
-        # Problems of equal size go to the sampler as one batch.
-        by_size: dict[int, list[int]] = {}
-        for k, (q, _) in enumerate(problems):
-            by_size.setdefault(q.num_variables, []).append(k)
-        results: dict[int, tuple[float, list[int]]] = {}
-        for idx in by_size.values():
-            batch = QUBO.stack([problems[k][0].to(problems[idx[0]][0].dtype) for k in idx])
-            res = smp.sample_qubo_batch(batch, num_reads=num_reads, seed=seed, **params)
-            infos.append(res.info)
-            for j, k in enumerate(idx):
-                results[k] = (float(res.energy[j]), [int(v) for v in res.sample[j].tolist()])
+    infos: list[dict[str, Any]] = []
+
+    def solve_size(n: int, group: list[Any]) -> list[tuple[float, list[int]]]:
+        batch = QUBO.stack([q.to(group[0][0].dtype) for q, _ in group])
+        res = smp.sample_qubo_batch(batch, num_reads=num_reads, seed=seed, **params)
+        infos.append(res.info)
+        return [(float(res.energy[j]), [int(v) for v in res.sample[j].tolist()]) for j in range(len(group))]
+
+    try:  # problems of equal size go to the sampler as one batch
+        results = solve_by_size(problems, lambda item: item[0].num_variables, solve_size)
     except (ValueError, TypeError, RuntimeError, ImportError) as exc:
         _fail(str(exc))
-    for k in range(len(problems)):
-        energies.append(results[k][0])
-        samples.append(results[k][1])
+    energies = [e for e, _ in results]
+    samples = [x for _, x in results]
     info = infos[0] if len(infos) == 1 else {"groups": infos}
     if as_json:
         out = {"energy": energies, "sample": samples, "info": info}

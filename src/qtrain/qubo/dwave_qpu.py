@@ -40,8 +40,11 @@ class DWaveQPUSampler(QUBOSampler):
     graph, or a subgraph of a cached one, reuse it, as consecutive training steps do); set the chain
     strength by uniform torque compensation unless given; sample the embedded Ising model; resolve
     broken chains by majority vote. ``info`` reports ``chain_break_fraction`` (mean over reads and problems),
-    ``physical_qubits`` (largest over the batch), ``embedding_cache_hits``/``misses`` and the QPU's
-    own ``qpu_timing``.
+    ``physical_qubits`` (largest over the batch), ``embedding_cache_hits``/``misses``, the QPU's
+    own ``qpu_timing``, and ``resources`` (``qubits``: physical qubits, ``reads``: all reads of the
+    batch, ``qpu_access_time_us``: the QPU's reported access time, ``None`` when it reports none).
+
+    A composite over one structured sampler: ``children == [child]``.
 
     A QPU is not seed-reproducible: ``seed`` seeds the embedding search only.
 
@@ -74,6 +77,12 @@ class DWaveQPUSampler(QUBOSampler):
     @property
     def properties(self) -> dict[str, Any]:
         return {**super().properties, "seeded": False}
+
+    @property
+    def children(self) -> list[Any]:
+        """``[child]``: this sampler is a composite (an embedding cache) over one structured
+        sampler, like dwave-system's ``EmbeddingComposite``."""
+        return [self.child]
 
     @property
     def child(self) -> Any:
@@ -159,7 +168,11 @@ class DWaveQPUSampler(QUBOSampler):
             cols = [un.variables.index(v) for v in range(n)]
             out[b] = (un.record.sample[rows][:, cols] + 1) // 2  # spins -> bits
             breaks.append(float(np.mean(un.record.chain_break_fraction[rows])))
+        access_us = [t.get("qpu_access_time") for t in qpu_timing]
         info = {
+            "resources": {"qubits": int(physical), "reads": int(num_reads * qubo.num_problems),
+                          "qpu_access_time_us": (float(sum(access_us)) if access_us and None not in access_us
+                                                 else None)},
             "chain_break_fraction": float(np.mean(breaks)),
             "physical_qubits": int(physical),
             "chain_strength": strengths,

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from qtrain._info import Stopwatch
 from qtrain.nn.binary import set_binary
 
 __all__ = ["BASELINES", "BinaryConnect", "ProxQuant", "SignSGD", "make_optimizer",
@@ -41,7 +42,13 @@ def _check_clip(clip: float | None) -> None:
 
 
 class _LatentOptimizer(torch.optim.Optimizer):
-    """Shared shell: closure handling, the per-parameter update, clipping and the step count."""
+    """Shared shell: closure handling, the per-parameter update, clipping and the step count.
+
+    ``last_info`` after a step has the optimisers' common ``timing`` (ns; a first-order update
+    has no formulate or solve stage, so the whole step is ``apply_ns``) and ``solver_info`` (empty:
+    no solver is called)."""
+
+    last_info: dict[str, Any]
 
     def _update(self, p: torch.Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -53,6 +60,13 @@ class _LatentOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        clock = Stopwatch()
+        self._step()
+        clock.lap("apply")
+        self.last_info = {"timing": clock.timing(), "solver_info": []}
+        return loss
+
+    def _step(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -62,7 +76,6 @@ class _LatentOptimizer(torch.optim.Optimizer):
                 self._update(p, group, state)
                 if group["clip"] is not None:
                     p.clamp_(-group["clip"], group["clip"])
-        return loss
 
 
 class BinaryConnect(_LatentOptimizer):
