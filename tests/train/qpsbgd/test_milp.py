@@ -42,6 +42,9 @@ def test_sign_milp_reaches_the_brute_force_maximum(n, B):
     Gn = normalize_gradients(G).T
     torch.testing.assert_close(sign_objective(X, Gn, d), best, rtol=0, atol=1e-9)
     torch.testing.assert_close(torch.tensor(info["objective"], dtype=torch.float64), best)
+    # the shared solver timing keys, the HiGHS calls as the solve stage
+    assert set(info["timing"]) == {"preprocessing_ns", "solve_ns", "postprocessing_ns", "total_ns"}
+    assert info["timing"]["total_ns"] >= info["timing"]["solve_ns"] == round(info["solver_time_s"] * 1e9)
 
 
 @pytest.mark.parametrize("n,B", [(3, 2), (8, 4), (10, 5)])
