@@ -5,11 +5,13 @@ so ``F(d) = sign(d_1 - d_2 + eps) - sign(d_1 + d_2 + eps)``:
 ``F(-1, -1) = 2``, ``F(1, 1) = 0``, ``F(1, -1) = 0``, ``F(-1, 1) = -2``.
 """
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from qtrain.train.qpsbgd.apply import candidate_scores, choose_directions, updated_weights
-from qtrain.train.qpsbgd.problem import formulate_layer
+from qtrain.train.qpsbgd.problem import LayerProblem, formulate_layer
 
 X = torch.tensor([[1.0, -1.0], [1.0, 1.0]])
 G = torch.tensor([[1.0], [-1.0]])
@@ -69,6 +71,18 @@ def test_projected_neuron_moves_only_when_strictly_better():
     assert tie.update.tolist() == [D["++"]] and tie.moved.tolist() == [False]
     over_budget = choose_directions(projected(hamming_budget=0), cands(["-+"]))
     assert over_budget.update.tolist() == [D["++"]] and not bool(over_budget.moved.any())
+
+
+def test_quadratic_scores_are_minus_the_local_model():
+    # lr = 0.5, g = (1, -2), H = [[2, 1], [1, 2]]: score = lr g.d - lr^2/2 d^T H d, e.g.
+    # d = (1, -1): 0.5 * 3 - 0.125 * (2 + 2 - 2) = 1.25
+    p = LayerProblem(name="q", kind="quadratic", X=X[:1], G=G[:1].double(),
+                     active=torch.tensor([True]), lr=0.5, g=torch.tensor([[1.0, -2.0]]).double(),
+                     H=torch.tensor([[[2.0, 1.0], [1.0, 2.0]]]).double())
+    assert candidate_scores(p, cands(["+-", "-+", "++", "--"])).tolist() == [[1.25, -1.75, -1.25, -0.25]]
+    diag = replace(p, H=torch.tensor([[2.0, 2.0]]).double())  # d^T H d = tr H = 4 for every d
+    assert candidate_scores(diag, cands(["+-", "--"])).tolist() == [[1.0, 0.0]]
+    assert choose_directions(p, cands(["--", "+-"])).update.tolist() == [D["+-"]]
 
 
 def test_chunked_update_is_the_mean_over_the_chunks_with_a_gradient():

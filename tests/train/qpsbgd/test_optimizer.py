@@ -277,3 +277,24 @@ def test_invalid_hyperparameters(kw, match):
 def test_model_without_binary_layers_is_rejected():
     with pytest.raises(ValueError, match="no BinaryLinear"):
         QPSBGD(nn.Sequential(nn.Linear(3, 2)))
+
+
+def test_quadratic_step_is_the_minimiser_of_the_local_model_among_many_reads():
+    X, _ = separable_problem(8, 5, seed=4)
+    G = torch.randn(8, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    torch.manual_seed(3)
+    layer = BinaryLinear(5, 3)
+    model = nn.Sequential(layer)
+    w0 = layer.weight.detach().clone()
+    # ten reads of the exact sampler: the ten lowest states, of which the step must take the best
+    opt = QPSBGD(model, sampler="exact", objective="quadratic", lr=0.1, clip=None, num_reads=10)
+    linear_step(opt, model, X, G)
+    d = torch.round((w0 - layer.weight.detach()).double() / 0.1)  # float32 steps of +-0.1
+    s, Xd, Gd = layer.scale, X.double(), G.float().double()
+    g = s * Gd.T @ Xd
+    H = s**2 * 8 * torch.einsum("bm,bu,bv->muv", Gd**2, Xd, Xd)
+    D = 2 * torch.tensor(list(itertools.product([0, 1], repeat=5)), dtype=torch.float64) - 1
+    model_of = lambda dd: -0.1 * g @ dd.T + 0.005 * torch.einsum("kn,mnv,kv->mk", dd, H, dd)  # noqa: E731
+    best = model_of(D).min(-1).values
+    got = model_of(d).diagonal()
+    torch.testing.assert_close(got, best, rtol=0, atol=1e-9)

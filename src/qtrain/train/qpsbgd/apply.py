@@ -55,7 +55,7 @@ def _scores(problem: LayerProblem, cand: torch.Tensor, Gn: torch.Tensor | None) 
     lr = problem.lr
     linear = -lr * torch.einsum("mn,mkn->mk", problem.g, cand)
     H = problem.H if problem.H.dim() == 3 else torch.diag_embed(problem.H)
-    return -(linear + lr**2 / 2 * torch.einsum("mkn,muv,mkv->mk", cand, H, cand))
+    return -(linear + lr**2 / 2 * torch.einsum("mku,muv,mkv->mk", cand, H, cand))
 
 
 def candidate_scores(problem: LayerProblem, candidates: torch.Tensor) -> torch.Tensor:
