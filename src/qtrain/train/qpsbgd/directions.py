@@ -39,7 +39,8 @@ __all__ = ["DirectionSolver", "DirectionsResult", "QUBODirections", "SignMILPDir
 
 @dataclass
 class DirectionsResult:
-    """What a direction solver returns for a list of problems (lists in the problems' order).
+    """What a direction solver returns for a list of problems: ``candidates``, ``sizes`` and
+    ``energies`` have one entry per problem, in the problems' order.
 
     Attributes:
         candidates: per problem, ``[m, k, n]`` +-1 float64 candidate directions (for a

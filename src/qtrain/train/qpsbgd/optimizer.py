@@ -229,8 +229,8 @@ class QPSBGD(torch.optim.Optimizer):
                 "formulation='milp'"
         directions = get_direction_solver(sampler, num_reads, sampler_params)
         if self.kind not in directions.kinds:
-            raise ValueError(f"{label} solves problems of kind {directions.kinds} only (the sign "
-                             f"objective without projection), not {self.kind!r}")
+            raise ValueError(f"{label} solves problems of kind {directions.kinds} only, not "
+                             f"{self.kind!r} ('sign' is objective='sign' without projection)")
         return directions
 
     # ------------------------------------------------------------------ hooks
