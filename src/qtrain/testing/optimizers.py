@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from qtrain._info import OPTIMIZER_TIMING_KEYS
 from qtrain.nn import BinaryLinear, set_binary
 
 __all__ = ["assert_optimizer_conforms", "separable_problem"]
@@ -41,7 +42,8 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
                               invalid: Sequence[dict[str, Any]] = ({"lr": -1.0}, {"lr": 0.0},
                                                                    {"lr": float("nan")}),
                               steps: int = 10, num_samples: int = 16, num_features: int = 6,
-                              seed: int = 0, create_graph: bool = False) -> None:
+                              seed: int = 0, create_graph: bool = False,
+                              check_info: bool = True) -> None:
     """Check that an optimiser keeps the ``torch.optim`` contract and makes progress.
 
     The problem: a one-layer :class:`~qtrain.nn.BinaryLinear` model (``binary`` sets whether its
@@ -55,7 +57,11 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
         4. within ``steps`` steps the loss falls strictly below its starting value;
         5. ``state_dict`` round trips: an optimiser built on a copy of the model and loaded with
            the state of the first makes the same next step (identical parameters);
-        6. the same construction on the same model gives the same step (seeded).
+        6. the same construction on the same model gives the same step (seeded);
+        7. (``check_info``, for an optimiser with a ``last_info`` attribute) after a step,
+           ``last_info["timing"]`` has exactly the keys of
+           :data:`qtrain._info.OPTIMIZER_TIMING_KEYS`, non-negative integer nanoseconds with
+           ``total_ns`` at least each stage, and ``last_info["solver_info"]`` is a list.
 
     Args:
         make: ``make(model, **overrides) -> Optimizer`` (a model, because layer-wise optimisers
@@ -66,6 +72,7 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
         num_samples, num_features, seed: the problem.
         create_graph: the closure calls ``loss.backward(create_graph=True)``, as second-order
             optimisers (``QNewton``) need the graph of the gradient to form curvature.
+        check_info: run check 7.
 
     Raises:
         AssertionError: naming the first check that fails.
@@ -113,6 +120,8 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
     assert calls, "step(closure) did not call the closure"
     assert isinstance(out, torch.Tensor) and math.isclose(float(out.detach()), start, rel_tol=1e-6), \
         f"step(closure) returned {out!r}, not the closure's loss {start}"
+    if check_info and hasattr(opt, "last_info"):
+        _assert_step_info(opt.last_info)
 
     # 4. progress
     losses = [loss_of(model)]
@@ -139,3 +148,19 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
     for p, q, r in zip(model.parameters(), twin.parameters(), third.parameters(), strict=True):
         assert torch.equal(p, q), "an optimiser loaded from state_dict made a different step"
         assert torch.equal(q, r), "two identical optimisers made different steps (unseeded?)"
+
+
+def _assert_step_info(info: Any) -> None:
+    """Check 7 of :func:`assert_optimizer_conforms`: the shared ``last_info`` shape."""
+    assert isinstance(info, dict), f"last_info is {type(info).__name__}, not a dict"
+    timing = info.get("timing")
+    assert isinstance(timing, dict) and tuple(sorted(timing)) == tuple(sorted(OPTIMIZER_TIMING_KEYS)), \
+        f"last_info['timing'] must have the keys {OPTIMIZER_TIMING_KEYS}, got {timing!r}"
+    for key, ns in timing.items():
+        assert isinstance(ns, int) and not isinstance(ns, bool) and ns >= 0, \
+            f"last_info['timing'][{key!r}] = {ns!r} is not a non-negative integer (ns)"
+    for key in OPTIMIZER_TIMING_KEYS[:-1]:
+        assert timing["total_ns"] >= timing[key], \
+            f"last_info['timing']: total_ns {timing['total_ns']} < {key} {timing[key]}"
+    assert isinstance(info.get("solver_info"), list), \
+        f"last_info['solver_info'] must be a list of the solvers' info, got {info.get('solver_info')!r}"

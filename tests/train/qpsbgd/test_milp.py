@@ -11,6 +11,7 @@ from qtrain.nn import BinaryLinear
 from qtrain.qubo import get_sampler
 from qtrain.testing import separable_problem
 from qtrain.train import QPSBGD
+from qtrain.train.qpsbgd.directions import SignMILPDirections
 from qtrain.train.qpsbgd.formulate import (
     binary_gradient_qubo,
     normalize_gradients,
@@ -42,6 +43,9 @@ def test_sign_milp_reaches_the_brute_force_maximum(n, B):
     Gn = normalize_gradients(G).T
     torch.testing.assert_close(sign_objective(X, Gn, d), best, rtol=0, atol=1e-9)
     torch.testing.assert_close(torch.tensor(info["objective"], dtype=torch.float64), best)
+    # the shared solver timing keys, the HiGHS calls as the solve stage
+    assert set(info["timing"]) == {"preprocessing_ns", "solve_ns", "postprocessing_ns", "total_ns"}
+    assert info["timing"]["total_ns"] >= info["timing"]["solve_ns"] == round(info["solver_time_s"] * 1e9)
 
 
 @pytest.mark.parametrize("n,B", [(3, 2), (8, 4), (10, 5)])
@@ -120,8 +124,8 @@ def argmax_set(X, g, eps=0.01):
     return D[F >= F.max() - 1e-12]
 
 
-@pytest.mark.parametrize("formulation,sampler", [("milp", "anneal"), ("qubo", "exact")])
-def test_chunked_step_is_the_mean_of_each_chunks_exact_direction(formulation, sampler):
+@pytest.mark.parametrize("sampler", ["sign-milp", "exact"])
+def test_chunked_step_is_the_mean_of_each_chunks_exact_direction(sampler):
     X, _ = separable_problem(7, 4, seed=6)  # 7 rows in chunks of at most 3: 3 chunks of 3
     G = torch.randn(7, 2, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
     G[3:6, 1] = 0.0  # neuron 1 has no gradient in chunk 1: its mean is over chunks 0 and 2
@@ -129,7 +133,7 @@ def test_chunked_step_is_the_mean_of_each_chunks_exact_direction(formulation, sa
     layer = BinaryLinear(4, 2)
     w0 = layer.weight.detach().clone()
     model = nn.Sequential(layer)
-    opt = QPSBGD(model, sampler=sampler, lr=0.5, clip=None, chunk_rows=3, formulation=formulation)
+    opt = QPSBGD(model, sampler=sampler, lr=0.5, clip=None, chunk_rows=3)
     linear_step(opt, model, X, G)
     step = (w0 - layer.weight.detach()).double() / 0.5
     chunks = [slice(0, 3), slice(3, 6), slice(6, 7)]  # the last padded with zero-gradient rows
@@ -139,7 +143,7 @@ def test_chunked_step_is_the_mean_of_each_chunks_exact_direction(formulation, sa
         sets = [argmax_set(X[c].double(), G[c, j:j + 1]) for c in used]
         means = [torch.stack(ds).mean(0) for ds in itertools.product(*sets)]
         assert any(torch.allclose(step[j], mu, atol=1e-6) for mu in means), (j, step[j])
-    size = opt.last_info["milp_sizes"] if formulation == "milp" else opt.last_info["qubo_sizes"]
+    size = opt.last_info["milp_sizes"] if sampler == "sign-milp" else opt.last_info["qubo_sizes"]
     assert size["0"][0] == 3 * 2  # (chunk, neuron) problems in one batch
 
 
@@ -152,15 +156,23 @@ def test_chunk_rows_and_formulation_are_checked():
         QPSBGD(model, chunk_rows=4, objective="quadratic")
     with pytest.raises(ValueError, match="formulation"):
         QPSBGD(model, formulation="lp")
-    with pytest.raises(ValueError, match="formulation"):
+    with pytest.raises(ValueError, match="formulation"), pytest.warns(DeprecationWarning):
         QPSBGD(model, formulation="milp", projected=True)
+    for kw in ({"projected": True}, {"objective": "quadratic"}):
+        with pytest.raises(ValueError, match="sampler='sign-milp' solves problems of kind"):
+            QPSBGD(model, sampler="sign-milp", **kw)
+        with pytest.raises(ValueError, match="sampler='sign-milp' solves problems of kind"):
+            QPSBGD(model, sampler=SignMILPDirections(), **kw)
+    # the MILP's options are its constructor's, not a QUBO sampler's parameters
+    with pytest.raises(ValueError, match="constructor"):
+        QPSBGD(model, sampler="sign-milp", sampler_params={"tie_break": "random"})
 
 
-def test_milp_formulation_trains_a_separable_problem_exactly():
+def test_sign_milp_trains_a_separable_problem_exactly():
     X, y = separable_problem(24, 9, seed=3)
     torch.manual_seed(0)
     model = nn.Sequential(BinaryLinear(9, 1))
-    opt = QPSBGD(model, lr=0.3, formulation="milp", seed=0)
+    opt = QPSBGD(model, lr=0.3, sampler="sign-milp", seed=0)
     acc = 0.0
     for _ in range(5):  # exact directions on the whole batch: a few steps suffice
         def closure():
@@ -174,4 +186,52 @@ def test_milp_formulation_trains_a_separable_problem_exactly():
         if acc == 1.0:
             break
     assert acc == 1.0
-    assert opt.last_info["sampler_info"][0]["proven_optimal"] is True
+    assert opt.last_info["solver_info"][0]["proven_optimal"] is True
+
+
+def test_sign_milp_steps_move_by_the_directions_of_sign_directions_milp():
+    X, _ = separable_problem(6, 5, seed=1)
+    torch.manual_seed(0)
+    layer = BinaryLinear(5, 3)
+    model = nn.Sequential(layer)
+    opt = QPSBGD(model, sampler=SignMILPDirections(tie_break="random"), lr=0.25, clip=None, seed=4)
+    for t in range(2):  # the tie-break is seeded by seed + t
+        G = torch.randn(6, 3, generator=torch.Generator().manual_seed(t), dtype=torch.float64)
+        G[:, 2] = 0  # no gradient, no move
+        w0 = layer.weight.detach().clone()
+        linear_step(opt, model, X, G)
+        d, info = sign_directions_milp(X, G.float().double(), tie_break="random", seed=4 + t)
+        d[2] = 0
+        assert info["proven_optimal"]
+        assert torch.equal(layer.weight.detach(), w0 - 0.25 * d.float())
+        assert opt.last_info["milp_sizes"] == {"0": [3, 5 + 6]} and opt.last_info["qubo_sizes"] == {}
+        assert opt.last_info["sampler_calls"] == 0 and opt.last_info["solver_info"][0]["seed"] == 4 + t
+
+
+def test_deprecated_formulation_milp_is_sampler_sign_milp_with_its_options():
+    X, y = separable_problem(12, 7, seed=2)
+    steps = []
+    for kw in ({"formulation": "milp", "sampler_params": {"tie_break": "random", "time_limit": 30}},
+               {"sampler": SignMILPDirections(tie_break="random", time_limit=30)}):
+        torch.manual_seed(0)
+        model = nn.Sequential(BinaryLinear(7, 2))
+        if "formulation" in kw:
+            with pytest.warns(DeprecationWarning, match="sampler='sign-milp'"):
+                opt = QPSBGD(model, lr=0.2, seed=1, **kw)
+        else:
+            opt = QPSBGD(model, lr=0.2, seed=1, **kw)
+        assert isinstance(opt.directions, SignMILPDirections) and opt.sampler is None
+        assert (opt.directions.tie_break, opt.directions.time_limit) == ("random", 30)
+        for _ in range(2):
+            def closure(model=model, opt=opt):
+                opt.zero_grad()
+                loss = torch.nn.functional.softplus(-y * model(X)[:, 0]).mean()
+                loss.backward()
+                return loss
+            opt.step(closure)
+        steps.append(model[0].weight.detach().clone())
+    assert torch.equal(steps[0], steps[1])
+    with pytest.raises(ValueError, match=r"sampler_params.*\['num_sweeps'\]"), \
+            pytest.warns(DeprecationWarning):
+        QPSBGD(nn.Sequential(BinaryLinear(3, 1)), formulation="milp",
+               sampler_params={"num_sweeps": 10})

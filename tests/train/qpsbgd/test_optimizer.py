@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from qtrain._info import OPTIMIZER_TIMING_KEYS
 from qtrain.data import karate
 from qtrain.nn import BinaryGCN, BinaryLinear, BinaryMLP
 from qtrain.qubo import get_sampler
@@ -106,6 +107,26 @@ def test_one_sampler_call_per_qubo_size_for_the_whole_model():
     assert set(opt2.last_info["qubo_sizes"]) == {"0", "2"}
 
 
+def test_last_info_reports_stage_timing_and_every_solver_call():
+    X, y = separable_problem(4, 6, seed=0)
+    model = BinaryMLP([6, 3, 1])  # two QUBO sizes, two calls
+    opt = QPSBGD(model, sampler="exact", lr=0.1, max_rows=2)
+    run_step(model, opt, X, y)
+    info = opt.last_info
+    timing = info["timing"]
+    assert tuple(timing) == OPTIMIZER_TIMING_KEYS
+    assert all(isinstance(v, int) and v >= 0 for v in timing.values())
+    assert timing["total_ns"] == timing["formulate_ns"] + timing["solve_ns"] + timing["apply_ns"]
+    assert len(info["solver_info"]) == info["sampler_calls"] == 2
+    assert [i["sampler"] for i in info["solver_info"]] == ["exact", "exact"]
+    # the solvers' own time, not the stage's wall time
+    assert info["solver_time_s"] == sum(i["timing"]["total_ns"] for i in info["solver_info"]) / 1e9
+    assert info["solver_time_s"] * 1e9 <= timing["solve_ns"]
+    assert set(info["qubo_sizes"]) == set(info["energies"]) == {"0", "2"}
+    assert info["milp_sizes"] == {} and info["num_reads"] == 10
+    assert info["neurons_updated"] == 4 and info["fixed_point"] is False
+
+
 def test_projected_variant_stops_at_a_fixed_point():
     X, y = separable_problem(6, 5, seed=2)
     torch.manual_seed(1)
@@ -190,9 +211,9 @@ def test_dwave_mock_qpu_trains_and_reuses_its_embedding():
     opt = QPSBGD(model, sampler=sampler, lr=0.2, num_reads=20, max_rows=1, seed=0)
     W0 = model[0].weight.detach().clone()
     run_step(model, opt, X, y)
-    first = opt.last_info["sampler_info"][0]
+    first = opt.last_info["solver_info"][0]
     run_step(model, opt, X, y)
-    second = opt.last_info["sampler_info"][0]
+    second = opt.last_info["solver_info"][0]
     assert first["embedding_cache_misses"] >= 1
     assert second["embedding_cache_misses"] == 0 and second["embedding_cache_hits"] == 2
     assert len(sampler.embedding_cache) == first["embedding_cache_misses"]
@@ -256,3 +277,24 @@ def test_invalid_hyperparameters(kw, match):
 def test_model_without_binary_layers_is_rejected():
     with pytest.raises(ValueError, match="no BinaryLinear"):
         QPSBGD(nn.Sequential(nn.Linear(3, 2)))
+
+
+def test_quadratic_step_is_the_minimiser_of_the_local_model_among_many_reads():
+    X, _ = separable_problem(8, 5, seed=4)
+    G = torch.randn(8, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    torch.manual_seed(3)
+    layer = BinaryLinear(5, 3)
+    model = nn.Sequential(layer)
+    w0 = layer.weight.detach().clone()
+    # ten reads of the exact sampler: the ten lowest states, of which the step must take the best
+    opt = QPSBGD(model, sampler="exact", objective="quadratic", lr=0.1, clip=None, num_reads=10)
+    linear_step(opt, model, X, G)
+    d = torch.round((w0 - layer.weight.detach()).double() / 0.1)  # float32 steps of +-0.1
+    s, Xd, Gd = layer.scale, X.double(), G.float().double()
+    g = s * Gd.T @ Xd
+    H = s**2 * 8 * torch.einsum("bm,bu,bv->muv", Gd**2, Xd, Xd)
+    D = 2 * torch.tensor(list(itertools.product([0, 1], repeat=5)), dtype=torch.float64) - 1
+    model_of = lambda dd: -0.1 * g @ dd.T + 0.005 * torch.einsum("kn,mnv,kv->mk", dd, H, dd)  # noqa: E731
+    best = model_of(D).min(-1).values
+    got = model_of(d).diagonal()
+    torch.testing.assert_close(got, best, rtol=0, atol=1e-9)

@@ -22,8 +22,9 @@ Timing is the sampler's ``total_ns`` (conversion included, compilation warmed up
 
 The exact solver (``qpsbgd-milp``): brute force stops at 26 variables and the ``milp`` sampler on
 the linearised QUBO (``64 + rows (6 + 1)`` variables, one product variable per coupling) did not
-prove a single hidden neuron optimal within 30 s even at 8 rows, so the exact run uses
-``QPSBGD(formulation="milp")``, the big-M program with ``n + B`` binaries
+prove a single hidden neuron optimal within 30 s even at 8 rows, so the exact run uses the
+direction solver ``"sign-milp"`` (:class:`~qtrain.train.qpsbgd.directions.SignMILPDirections`),
+the big-M program with ``n + B`` binaries
 (:func:`~qtrain.train.qpsbgd.milp.sign_directions_milp`), which HiGHS proves optimal for every
 neuron of both layers on the whole batch (about 0.03 s per hidden neuron), with a random
 maximiser per neuron (:data:`MILP_TIE_BREAK`). Same rows, same step size as ``qpsbgd``: the two
@@ -46,6 +47,7 @@ from qtrain.data import Split, digits_pair
 from qtrain.nn import BinaryMLP, binary_mode
 from qtrain.train import QPSBGD
 from qtrain.train.baselines import BASELINES
+from qtrain.train.qpsbgd import SignMILPDirections
 
 __all__ = ["METHODS", "MILP_TIE_BREAK", "PAIRS", "TUNED", "QPSBGDDigits", "fit_digits", "hyperparameters"]
 
@@ -65,7 +67,6 @@ TUNED: dict[str, dict[str, dict[str, float]]] = {
     "1/7": {"qpsbgd": {"lr": 0.1}, "bc": {"lr": 3.0}, "signsgd": {"lr": 0.01},
             "proxquant": {"lr": 10.0, "reg": 0.0}, "full-precision": {"lr": 0.1}},
 }
-METHOD_KW: dict[str, dict[str, Any]] = {"qpsbgd-milp": {"formulation": "milp"}}
 #: How ``qpsbgd-milp`` picks among a neuron's maximisers: ``"random"`` (a second solve over the
 #: optimal face with a random linear objective, :func:`~qtrain.train.qpsbgd.milp.sign_directions_milp`).
 #: HiGHS' own vertex is biased (about 65% of its entries -1 on the logged steps), a solver
@@ -199,14 +200,16 @@ def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any],
             return (float((logits.argmax(1) == split.y_test).float().mean()),
                     float(F.cross_entropy(logits, split.y_test)))
 
-    kw = dict(METHOD_KW.get(method_name, {}))
+    kw: dict[str, Any] = {}
     if method_name == "proxquant":
         kw.update(steps_per_epoch=spe, reg=params["reg"])
     if method == "qpsbgd":
-        kw = {**QPSBGD_KW, "sampler": "anneal", "seed": seed,
-              "sampler_params": {**QPSBGD_KW["sampler_params"], "device": device}, **kw}
-        if kw.get("formulation") == "milp":
-            kw["sampler_params"] = {"tie_break": params.get("tie_break", "first")}
+        kw = {**QPSBGD_KW, "seed": seed}
+        if method_name == "qpsbgd-milp":  # the same rows, solved exactly: no sampler parameters
+            kw.update(sampler=SignMILPDirections(tie_break=params.get("tie_break", "first")),
+                      sampler_params=None)
+        else:
+            kw.update(sampler="anneal", sampler_params={**QPSBGD_KW["sampler_params"], "device": device})
     out = fit(method, model, lr=params["lr"], epochs=params["epochs"], steps_per_epoch=spe,
               batch_loss=batch_loss, evaluate=lambda: score(data)[0], opt_kwargs=kw)
     return out, score

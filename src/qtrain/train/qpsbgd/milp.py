@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qtrain._info import stage_timing
 from qtrain.qubo.milp import highs_options, highs_outcome
 from qtrain.train.qpsbgd.formulate import (
     _check_layer,
@@ -25,10 +26,10 @@ from qtrain.train.qpsbgd.formulate import (
     sign_threshold,
 )
 
-__all__ = ["sign_directions_milp"]
+__all__ = ["TIE_BREAKS", "sign_directions_milp"]
 
-
-_TIE_BREAKS = ("first", "random")
+#: How a neuron's maximiser is picked among its ties (see :func:`sign_directions_milp`).
+TIE_BREAKS = ("first", "random")
 
 
 def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
@@ -74,7 +75,8 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
     Returns:
         ``(d, info)``: ``[m, n]`` +-1 directions (float64) and ``info`` with ``optimal`` (per
         neuron: proven), ``proven_optimal``, ``objective`` (``F_j`` of the returned ``d``),
-        ``mip_gap`` and ``solver_time_s``.
+        ``mip_gap``, ``solver_time_s`` (the HiGHS calls) and ``timing`` (ns, the shared solver
+        keys of :data:`qtrain._info.TIMING_KEYS`; ``solve_ns`` is the HiGHS calls).
 
     Raises:
         ValueError: as :func:`~qtrain.train.qpsbgd.formulate.binary_gradient_qubo` for bad ``X``/``G``;
@@ -92,10 +94,11 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
+    t0 = time.perf_counter_ns()
     _check_layer(X, G)
     options = highs_options(time_limit, mip_rel_gap)
-    if tie_break not in _TIE_BREAKS:
-        raise ValueError(f"tie_break must be one of {_TIE_BREAKS}, got {tie_break!r}")
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(int(seed))
@@ -107,7 +110,7 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
     eye = np.eye(B)
     d = np.ones((m, n))
     optimal, gaps = [], []
-    t0 = time.perf_counter()
+    t1 = time.perf_counter_ns()
     for j in range(m):
         Xj = Xn[j]
         neg = (Xj < 0).sum(1)  # a_i = neg_i + X_i . w
@@ -126,11 +129,12 @@ def sign_directions_milp(X: torch.Tensor, G: torch.Tensor, eps: float = 0.01,
         ok, gap, _ = highs_outcome(res)
         optimal.append(ok)
         gaps.append(gap)
-    elapsed = time.perf_counter() - t0
+    t2 = time.perf_counter_ns()
     dt = torch.from_numpy(d).to(G.device)
     obj = sign_objective(X, torch.from_numpy(Gn.T).to(G.device), dt, eps)
     return dt, {"optimal": optimal, "proven_optimal": all(optimal), "mip_gap": gaps,
-                "objective": obj.tolist(), "solver_time_s": elapsed}
+                "objective": obj.tolist(), "solver_time_s": (t2 - t1) / 1e9,
+                "timing": stage_timing(t0, t1, t2, time.perf_counter_ns())}
 
 
 def _random_maximiser(res: Any, c: np.ndarray, rows: list[Any], n: int, B: int, Xj: np.ndarray,
