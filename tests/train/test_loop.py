@@ -43,7 +43,7 @@ def test_fit_steps_equals_a_hand_written_sgd_loop_and_reports_every_evaluation()
         loss = F.cross_entropy(ref(X[idx]), y[idx])
         loss.backward()
         ref_opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     for p, q in zip(model.parameters(), ref.parameters(), strict=True):
         assert torch.equal(p, q)
     assert run.losses == losses and len(seen) == 7 and all(o is opt for o in seen)
