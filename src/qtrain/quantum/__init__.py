@@ -5,7 +5,8 @@ to Qiskit and OpenQASM 3) and semantic level (Grover, BBHT, Durr-Hoyer minimum s
 estimation and QAOA on diagonal oracles, computed directly on the search register's amplitudes).
 """
 
-from qtrain.quantum.circuit import Circuit, Gate, Register, gate_matrix
+from qtrain.quantum.circuit import Circuit, Register
+from qtrain.quantum.gates import Gate, gate_matrix
 from qtrain.quantum.resources import (
     HardwareProfile,
     Resources,

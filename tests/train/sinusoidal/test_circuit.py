@@ -8,7 +8,7 @@ import torch
 
 from qtrain.nn import DSinNN, toy_dsinnn
 from qtrain.quantum import Circuit
-from qtrain.quantum.circuit import apply_gate
+from qtrain.quantum.gates import apply_gate
 from qtrain.train.sinusoidal import QuantumWeightSearch, toy_data
 from qtrain.train.sinusoidal import circuit as sc
 
