@@ -53,7 +53,7 @@ class Circuit:
     Example:
         >>> c = Circuit()
         >>> x = c.add_register("x", 2)
-        >>> c.h(x).cx(x[0], x[1])  # a Bell pair # doctest: +ELLIPSIS
+        >>> c.h(x[0]).cx(x[0], x[1])  # a Bell pair # doctest: +ELLIPSIS
         Circuit(...)
         >>> c.run().probabilities()
         tensor([0.5000, 0.0000, 0.0000, 0.5000])
