@@ -34,7 +34,7 @@ import torch
 
 from qtrain._device import resolve_device
 from qtrain.nn.sinusoidal import DSinNN
-from qtrain.quantum import Statevector, minimum_search, phase_estimation_distribution
+from qtrain.quantum import Circuit, Statevector, builders, minimum_search, phase_estimation_distribution
 from qtrain.quantum.resources import Resources, get_profile
 from qtrain.quantum.statevector import free_memory_bytes
 from qtrain.train.sinusoidal import circuit as sc
@@ -291,11 +291,16 @@ class QuantumWeightSearch:
             spec = self.circuit_spec(t)
         except ValueError as err:
             return None, str(err)
-        one_pass = sc.data_pass(spec, control=spec.new_circuit()["pe"][0]).resources()
-        qft = sc.inverse_qft(spec.new_circuit(), spec.new_circuit()["pe"]).resources()
-        thr = sc.threshold_oracle(spec.new_circuit(), spec.new_circuit()["pe"], lambda m: m == 0).resources()
-        hs = spec.new_circuit().h(spec.new_circuit()["pe"]).resources()
-        diff = sc.diffusion(spec.new_circuit(), spec.new_circuit()["w"]).resources()
+        pe, w = spec.new_circuit()["pe"], spec.new_circuit()["w"]
+
+        def on_spec(block: Circuit, qubits: Any) -> Resources:  # a block's resources inside the full circuit
+            return spec.new_circuit().compose(block, qubits).resources()
+
+        one_pass = sc.data_pass(spec, control=pe[0]).resources()
+        qft = on_spec(builders.inverse_qft(spec.t), pe)
+        thr = on_spec(sc.threshold_oracle(spec.t, lambda m: m == 0), pe)
+        hs = spec.new_circuit().h(pe).resources()
+        diff = on_spec(builders.diffusion(spec.hidden), w)
         oracle = one_pass.scaled(2 * (2**t - 1)) + qft.scaled(2) + hs.scaled(2) + thr
         total: Resources = (oracle + diff).scaled(max(calls, 1))
         total.qubits, total.oracle_calls = spec.num_qubits, calls
