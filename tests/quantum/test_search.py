@@ -1,4 +1,4 @@
-"""Semantic algorithms against direct simulation and brute force."""
+"""Grover, BBHT and Durr-Hoyer (semantic level) against direct simulation and brute force."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from qtrain.quantum import (
+    GroverResult,
     bbht_search,
     dh_budget,
     grover_probabilities,
     grover_probability,
     grover_search,
     minimum_search,
-    phase_estimation_distribution,
 )
 
 
@@ -88,6 +88,15 @@ def test_minimum_search_finds_brute_force_minimum():
         assert int(one.index) == int(res.index[b]) and int(one.oracle_calls) == int(res.oracle_calls[b])
 
 
+def test_dh_budget_total_never_lets_the_calls_pass_the_bound():
+    for N in (2, 4, 64, 2**20):
+        b = dh_budget(N, total=True)
+        assert b - 1 + math.ceil(math.sqrt(N)) - 1 <= 22.5 * math.sqrt(N)
+    # the two budgets by their formulas
+    assert [dh_budget(N) for N in (1, 2, 1024)] == [23, 34, 860]
+    assert [dh_budget(N, total=True) for N in (1, 2, 1024)] == [23, 31, 690]
+
+
 def test_minimum_search_runs_are_independent():
     costs = torch.randn(2, 512, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     res = minimum_search(costs, seed=3, runs=16, max_oracle_calls=40)
@@ -117,26 +126,29 @@ def test_minimum_search_is_seeded():
     assert len(a.trace) == len(b.trace)
 
 
-def test_phase_estimation_distribution_matches_direct_sum():
-    phases = torch.tensor([0.0, 0.25, 0.1, 0.7312, -0.3, 1.5])
-    for t in (1, 3, 5):
-        P = phase_estimation_distribution(phases, t)
-        assert P.shape == (6, 2**t)
-        T = 2**t
-        k = np.arange(T)
-        for i, phi in enumerate(phases.double().numpy()):
-            for m in range(T):
-                ref = abs(np.exp(2j * np.pi * k * (phi - m / T)).sum() / T) ** 2
-                assert abs(float(P[i, m]) - ref) < 1e-12
-        np.testing.assert_allclose(P.sum(-1).numpy(), 1, atol=1e-12)
-    assert float(phase_estimation_distribution(torch.tensor([0.25]), 2)[0, 1]) == pytest.approx(1)
+def test_seeds_follow_the_one_rule():
+    from qtrain.quantum.qaoa import qaoa
+
+    costs = torch.randn(64, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    res = minimum_search(costs, seed=None)
+    assert 0 <= res.seed < 2**32  # fresh entropy, recorded
+    assert int(minimum_search(costs, seed=res.seed).index) == int(res.index)
+    mark = costs < -1
+    for fn in (grover_search, bbht_search):
+        out = fn(mark, seed=None)
+        assert isinstance(out, GroverResult) and 0 <= out.seed < 2**32
+        assert torch.equal(fn(mark, seed=out.seed).index, out.index)
+    assert 0 <= qaoa(costs[:8], p=1, steps=2, seed=None).seed < 2**32
+    for bad in (2**32, -1, True, 1.5):
+        with pytest.raises(ValueError, match="seed"):
+            minimum_search(costs, seed=bad)
+        with pytest.raises(ValueError, match="seed"):
+            bbht_search(mark, seed=bad)
+        with pytest.raises(ValueError, match="seed"):
+            qaoa(costs[:8], p=1, steps=2, seed=bad)
 
 
 def test_bad_input_is_refused():
-    with pytest.raises(ValueError, match="t must be"):
-        phase_estimation_distribution(torch.tensor([0.1]), 0)
-    with pytest.raises(ValueError, match="phases must be finite"):
-        phase_estimation_distribution(torch.tensor([float("nan")]), 2)
     with pytest.raises(ValueError, match="costs must be finite"):
         minimum_search(torch.tensor([1.0, float("inf")]))
     with pytest.raises(ValueError, match="iterations"):

@@ -7,6 +7,7 @@ estimation and QAOA on diagonal oracles, computed directly on the search registe
 
 from qtrain.quantum.circuit import Circuit, Register
 from qtrain.quantum.gates import Gate, gate_matrix
+from qtrain.quantum.phase_estimation import phase_estimation_distribution
 from qtrain.quantum.resources import (
     HardwareProfile,
     Resources,
@@ -16,26 +17,25 @@ from qtrain.quantum.resources import (
     tts99,
 )
 from qtrain.quantum.search import (
+    GroverResult,
     MinimumSearchResult,
-    SearchResult,
     bbht_search,
     dh_budget,
     grover_probabilities,
     grover_probability,
     grover_search,
     minimum_search,
-    phase_estimation_distribution,
 )
 from qtrain.quantum.statevector import Statevector, check_memory, max_qubits
 
 __all__ = [
     "Circuit",
     "Gate",
+    "GroverResult",
     "HardwareProfile",
     "MinimumSearchResult",
     "Register",
     "Resources",
-    "SearchResult",
     "Statevector",
     "available_profiles",
     "bbht_search",

@@ -34,26 +34,18 @@ import torch
 
 from qtrain._device import resolve_device
 from qtrain.nn.sinusoidal import DSinNN
-from qtrain.quantum import Circuit, Statevector, builders, minimum_search, phase_estimation_distribution
+from qtrain.quantum import Circuit, Statevector, builders, dh_budget, minimum_search, phase_estimation_distribution
 from qtrain.quantum.resources import Resources, get_profile
 from qtrain.quantum.statevector import free_memory_bytes
 from qtrain.train.sinusoidal import circuit as sc
 from qtrain.train.sinusoidal.classical import config_weights, enumerate_losses
 
-__all__ = ["BYTES_PER_CONFIG", "QuantumSearchResult", "QuantumWeightSearch", "dh_bound_budget"]
+__all__ = ["BYTES_PER_CONFIG", "QuantumSearchResult", "QuantumWeightSearch"]
 
 # bytes per configuration of the semantic search: costs (float64), sorted costs, sort order (int64),
 # enumeration and sort workspace.
 BYTES_PER_CONFIG = 48
 _GATE_LEVEL_MAX_QUBITS = 22
-
-
-def dh_bound_budget(num_states: int) -> int:
-    """Grover-iteration budget that keeps the total within the Durr-Hoyer bound ``22.5 sqrt(N)``:
-    the search stops starting rounds at the budget, and its last round adds at most
-    ``ceil(sqrt(N)) - 1`` iterations, so the budget is ``floor(22.5 sqrt(N)) - ceil(sqrt(N)) + 2``."""
-    root = math.sqrt(num_states)
-    return max(1, math.floor(22.5 * root) - math.ceil(root) + 2)
 
 
 @dataclass
@@ -120,8 +112,9 @@ class QuantumWeightSearch:
         angle_bits: ``k`` of the input grid.
         level: ``"semantic"`` or ``"gate"`` (replays the same schedule on the gate-level circuit).
         profile: hardware profile for the projected time.
-        max_oracle_calls: Durr-Hoyer budget of Grover iterations (default :func:`dh_bound_budget`: the
-            total stays within the Durr-Hoyer bound ``22.5 sqrt(N_w)``).
+        max_oracle_calls: Durr-Hoyer budget of Grover iterations (default
+            ``qtrain.quantum.dh_budget(N_w, total=True)``: the total stays within the Durr-Hoyer
+            bound ``22.5 sqrt(N_w)``).
         chunk_size: configurations per enumeration pass.
         device: "auto", "cpu" or "cuda" (semantic level).
 
@@ -248,7 +241,7 @@ class QuantumWeightSearch:
         t, outcome, marginal = self.pe_outcomes()
         obj = self._objective(outcome)
         del outcome
-        budget = dh_bound_budget(obj.numel()) if self.max_oracle_calls is None else int(self.max_oracle_calls)
+        budget = dh_budget(obj.numel(), total=True) if self.max_oracle_calls is None else int(self.max_oracle_calls)
         try:
             res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
         except RuntimeError as err:  # a search kernel without this device's support: same search on CPU
