@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -124,6 +126,30 @@ def test_minimum_search_is_seeded():
     a, b = minimum_search(costs, seed=5), minimum_search(costs, seed=5)
     assert int(a.index) == int(b.index) and int(a.oracle_calls) == int(b.oracle_calls)
     assert len(a.trace) == len(b.trace)
+
+
+def test_one_and_two_states_terminate():
+    # run in a child process: a loop that never ends fails the test instead of hanging the suite
+    code = """
+import torch
+from qtrain.quantum import bbht_search, minimum_search
+one = minimum_search(torch.tensor([3.0]), seed=0)
+assert int(one.index) == 0 and float(one.value) == 3.0 and bool(one.found)
+assert int(one.rounds) == 0 and int(one.oracle_calls) == 0 and float(one.success_probability) == 1.0
+runs = minimum_search(torch.tensor([[3.0], [-1.0]]), seed=1, runs=3)
+assert runs.index.shape == (2, 3) and bool(runs.found.all())
+for marked in (False, True):
+    r = bbht_search(torch.tensor([marked]), seed=0)
+    assert int(r.index) == 0 and bool(r.found) == marked and int(r.oracle_calls) == 0 and len(r.trace) == 1
+for seed in range(20):
+    two = minimum_search(torch.tensor([1.0, 0.0]), seed=seed)
+    assert int(two.index) == 1 and int(two.oracle_calls) >= 34
+    none = bbht_search(torch.tensor([False, False]), seed=seed)
+    assert not bool(none.found) and int(none.oracle_calls) >= 13
+print("ok")
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
 def test_seeds_follow_the_one_rule():

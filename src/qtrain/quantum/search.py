@@ -203,7 +203,8 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
     ``m = 1``; repeat: draw ``j`` uniformly from ``{0, ..., ceil(m) - 1}``, run ``j`` Grover
     iterations, measure; stop on a marked outcome, else ``m <- min(lam m, sqrt(N))``. Expected
     ``O(sqrt(N / M))`` oracle calls. Gives up after ``max_oracle_calls`` (default
-    ``ceil(9 sqrt(N))``), then ``found`` is False (always the case when ``M = 0``).
+    ``ceil(9 sqrt(N))``), then ``found`` is False (always the case when ``M = 0``). With ``N = 1``
+    no iteration can be drawn and the first measurement decides.
 
     Raises:
         ValueError: ``lam`` outside (1, 4/3], a negative ``max_oracle_calls``.
@@ -239,7 +240,11 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
         trace.append({"iterations": torch.where(active, j, 0), "p_marked": p, "measured": x,
                       "active": active.clone()})
         mscale = torch.clamp(mscale * lam, max=math.sqrt(N))
-        active = active & ~hit & (calls < budget)
+        # Termination: for N >= 2, m > 1 after the first round, so a round draws j >= 1 with
+        # probability >= 1/2 and the calls reach the budget (or a marked state is measured) almost
+        # surely, after about 2 * budget rounds. For N = 1 every j is 0 (m <= sqrt(N) = 1) and no
+        # iteration changes the state: the first measurement decides.
+        active = active & ~hit & (calls < budget) & (N > 1)
     n = _num_qubits(N)
     res = grover_iteration_resources(n, oracle).scaled(int(calls.max()))
     res.measurements = n * len(trace)
@@ -314,7 +319,8 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
     iterations, then a measurement ``x`` (a marked state with probability ``sin^2((2j+1) theta)``,
     ``sin^2 theta = M/N``, uniform within each class). If ``c(x) < c(y)`` then ``y <- x`` and
     ``m <- 1``, else ``m <- min(lam m, sqrt(N))``. Stop once ``max_oracle_calls`` Grover
-    iterations are spent (default :func:`dh_budget`).
+    iterations are spent (default :func:`dh_budget`). With ``N = 1`` the initial draw is the
+    minimum and no round runs.
 
     Every problem of a batch (and every run) searches in one vectorised loop; the costs are sorted
     once, so a round costs ``O(log N)`` (the marked set is a prefix of the sorted order). Random
@@ -374,7 +380,11 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
     mscale = torch.ones(P, K, dtype=torch.float64, device=dev)
     calls = torch.zeros(P, K, dtype=torch.int64, device=dev)
     rounds = torch.zeros(P, K, dtype=torch.int64, device=dev)
-    active = torch.full((P, K), budget > 0, dtype=torch.bool, device=dev)
+    # Termination: for N >= 2, m > 1 after any round that does not improve (at most N - 1 do), so
+    # such a round draws j >= 1 with probability >= 1/2 and the calls reach the budget almost
+    # surely, after about 2 * budget rounds. For N = 1 every j is 0 (m <= sqrt(N) = 1), the budget
+    # would never be spent, and the initial draw is already the minimum: no rounds.
+    active = torch.full((P, K), budget > 0 and N > 1, dtype=torch.bool, device=dev)
     trace: list[dict[str, Any]] = []
     shape = (*batch, K) if runs else tuple(batch)
     while bool(active.any()):
