@@ -152,6 +152,15 @@ print("ok")
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
+def test_empty_batches_give_empty_results():
+    res = minimum_search(torch.zeros(0, 8), seed=0)
+    assert res.index.shape == (0,) and res.value.shape == (0,) and res.resources.oracle_calls == 0
+    assert minimum_search(torch.zeros(0, 8), seed=0, runs=2).index.shape == (0, 2)
+    for fn in (grover_search, bbht_search):
+        out = fn(torch.zeros(2, 0, 8, dtype=torch.bool), seed=0)
+        assert out.index.shape == (2, 0) and out.found.shape == (2, 0) and out.resources.oracle_calls == 0
+
+
 def test_seeds_follow_the_one_rule():
     from qtrain.quantum.qaoa import qaoa
 

@@ -141,6 +141,11 @@ class GroverResult:
     seed: int | None = None
 
 
+def _most(counts: torch.Tensor) -> int:
+    """The largest count of a batch (0 for an empty batch): what the summed resources are priced at."""
+    return int(counts.max()) if counts.numel() else 0
+
+
 def _num_qubits(N: int) -> int:
     return max(1, math.ceil(math.log2(N)))
 
@@ -189,7 +194,7 @@ def grover_search(marked: Any, iterations: int | None = None, seed: int | None =
     idx = _measure(flat, p, gen)
     found = flat.gather(1, idx[:, None]).squeeze(1)
     n = _num_qubits(N)
-    res = grover_iteration_resources(n, oracle).scaled(int(ks.max()))
+    res = grover_iteration_resources(n, oracle).scaled(_most(ks))
     res.measurements = n
     return GroverResult(idx.reshape(batch), found.reshape(batch), ks.reshape(batch), p.reshape(batch),
                         [{"iterations": ks.reshape(batch), "p_marked": p.reshape(batch),
@@ -246,7 +251,7 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
         # iteration changes the state: the first measurement decides.
         active = active & ~hit & (calls < budget) & (N > 1)
     n = _num_qubits(N)
-    res = grover_iteration_resources(n, oracle).scaled(int(calls.max()))
+    res = grover_iteration_resources(n, oracle).scaled(_most(calls))
     res.measurements = n * len(trace)
     return GroverResult(index.reshape(batch), found.reshape(batch), calls.reshape(batch),
                         p_last.reshape(batch), trace, res, seed)
@@ -414,8 +419,8 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
         rounds = rounds + active.to(torch.int64)
         active = active & (calls < budget)
     n = _num_qubits(N)
-    res = grover_iteration_resources(n, oracle).scaled(int(calls.max()))
-    res.measurements = n * int(rounds.max())
+    res = grover_iteration_resources(n, oracle).scaled(_most(calls))
+    res.measurements = n * _most(rounds)
     return MinimumSearchResult(
         index=y.reshape(shape), value=thr.reshape(shape), oracle_calls=calls.reshape(shape),
         success_probability=(1 - torch.exp(log_miss)).reshape(shape), found=(thr == cmin).reshape(shape),
