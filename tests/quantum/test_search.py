@@ -68,6 +68,11 @@ def test_bbht_finds_marked_items_in_sqrt_n_calls():
     assert float(res.oracle_calls.float().mean()) < 4.5 * math.sqrt(N)  # BBHT Theorem 3 bound
     none = bbht_search(torch.zeros(64, dtype=torch.bool), seed=0, max_oracle_calls=30)
     assert not bool(none.found) and int(none.oracle_calls) >= 30
+    for b in (0, 17, 39):  # a problem searched alone gives what it gives inside the batch
+        one = bbht_search(mark[b], seed=3)
+        assert int(one.index) == int(res.index[b]) and int(one.oracle_calls) == int(res.oracle_calls[b])
+        alone = grover_search(mark[b], seed=3)
+        assert int(alone.index) == int(grover_search(mark, seed=3).index[b])
 
 
 def test_minimum_search_finds_brute_force_minimum():

@@ -158,11 +158,16 @@ def _pick(mask: torch.Tensor, want: torch.Tensor, u: torch.Tensor) -> torch.Tens
     return torch.searchsorted(sel.cumsum(-1), (rank + 1)[:, None]).squeeze(-1).clamp_max(mask.shape[-1] - 1)
 
 
+def _shared_uniform(R: int, gen: torch.Generator) -> torch.Tensor:
+    """One uniform in [0, 1) for all ``R`` problems of a batch: a problem searched alone then draws
+    what it draws inside a batch."""
+    return torch.rand(1, generator=gen, dtype=torch.float64).expand(R)
+
+
 def _measure(mask: torch.Tensor, p_marked: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Measure the Grover state: marked with probability ``p_marked``, uniform within each class."""
     R = mask.shape[0]
-    r = torch.rand(R, generator=gen, dtype=torch.float64)
-    u = torch.rand(R, generator=gen, dtype=torch.float64)
+    r, u = _shared_uniform(R, gen), _shared_uniform(R, gen)
     M = mask.sum(-1)
     hit = (r < p_marked) & (M > 0) | (M == mask.shape[-1])
     return _pick(mask, hit, u)
@@ -173,6 +178,8 @@ def grover_search(marked: Any, iterations: int | None = None, seed: int | None =
     """Grover search with a given number of iterations on a diagonal marking, then one measurement.
 
     Default ``iterations = floor(pi / (4 theta))`` for the true ``M`` (the optimum when ``M`` is known).
+    The random numbers are shared by the problems of a batch, so a problem searched alone gives
+    exactly what it gives inside a batch.
 
     Args:
         marked: ``[..., N]`` marking (bool or 0/1).
@@ -209,7 +216,8 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
     iterations, measure; stop on a marked outcome, else ``m <- min(lam m, sqrt(N))``. Expected
     ``O(sqrt(N / M))`` oracle calls. Gives up after ``max_oracle_calls`` (default
     ``ceil(9 sqrt(N))``), then ``found`` is False (always the case when ``M = 0``). With ``N = 1``
-    no iteration can be drawn and the first measurement decides.
+    no iteration can be drawn and the first measurement decides. As in :func:`grover_search`, the
+    random numbers are shared by the problems of a batch.
 
     Raises:
         ValueError: ``lam`` outside (1, 4/3], a negative ``max_oracle_calls``.
@@ -233,7 +241,7 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
     p_last = torch.zeros(R, dtype=torch.float64)
     trace = []
     while bool(active.any()):
-        j = (torch.rand(R, generator=gen, dtype=torch.float64) * torch.ceil(mscale)).floor().to(torch.int64)
+        j = (_shared_uniform(R, gen) * torch.ceil(mscale)).floor().to(torch.int64)
         j = torch.minimum(j, budget - calls).clamp_min(0)
         p = grover_probability(mask, j)
         x = _measure(mask, p, gen)
