@@ -45,6 +45,31 @@ def test_search_returns_the_brute_force_minimum_within_the_bound(seed):
     assert r.oracle_calls >= dh_budget(2**r.weight_qubits, total=True)  # the search spends its budget
 
 
+def test_run_searches_with_the_durr_hoyer_solver_and_replays_its_trace(monkeypatch):
+    calls = []
+    real = search_module.get_search_solver
+
+    def recording(name, **kwargs):
+        solver = real(name, **kwargs)
+        search = solver.search
+
+        def spy(costs, **params):
+            res = search(costs, **params)
+            calls.append((name, params, res))
+            return res
+
+        solver.search = spy
+        return solver
+
+    monkeypatch.setattr(search_module, "get_search_solver", recording)
+    x, y = toy_data(discrete=True)
+    r = QuantumWeightSearch(toy_dsinnn(), x, y, cost="count", t=2, cost_scale=0.5, levels=[-1, 1]).run(seed=4)
+    (name, params, res), = calls
+    assert name == "durr-hoyer" and params == {"seed": 4, "max_oracle_calls": dh_budget(4, total=True)}
+    assert r.index == int(res.index) and r.oracle_calls == res.info["oracle_calls"]
+    assert r.trace is res.raw.trace and r.semantic_success_probability == res.info["success_probability"]
+
+
 @pytest.mark.parametrize("seed,cost,cap", [(0, "count", None), (1, "count", None), (2, "mse", 1), (3, "count", None)])
 def test_gate_level_round_probabilities_equal_the_semantic_ones(seed, cost, cap):
     model, x, y, _, _ = random_instance(900 + seed, 2 + seed % 2, n_train=3)

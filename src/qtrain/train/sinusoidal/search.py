@@ -14,8 +14,9 @@ squared-error bucket; the search minimises it).
 
 :class:`QuantumWeightSearch` runs this at two levels: ``"semantic"`` (costs by vectorised
 enumeration, the exact phase-estimation outcome distribution per configuration, Durr-Hoyer on the
-weight register's amplitudes via :func:`qtrain.quantum.minimum_search`) and ``"gate"`` (the same
-schedule replayed on the full gate-level circuit on the statevector engine, for instances that fit).
+weight register's amplitudes by the ``durr-hoyer`` search solver, :func:`qtrain.quantum.minimum_search`)
+and ``"gate"`` (the same schedule replayed on the full gate-level circuit on the statevector engine,
+for instances that fit).
 
 References:
     Wen, Huang, Dahlsten, arXiv:2410.22016; Durr & Hoyer, arXiv:quant-ph/9607014;
@@ -34,7 +35,14 @@ import torch
 
 from qtrain._device import resolve_device
 from qtrain.nn.sinusoidal import DSinNN
-from qtrain.quantum import Circuit, Statevector, builders, dh_budget, minimum_search, phase_estimation_distribution
+from qtrain.quantum import (
+    Circuit,
+    Statevector,
+    builders,
+    dh_budget,
+    get_search_solver,
+    phase_estimation_distribution,
+)
 from qtrain.quantum.resources import Resources, get_profile
 from qtrain.quantum.statevector import free_memory_bytes
 from qtrain.train.sinusoidal import circuit as sc
@@ -236,21 +244,24 @@ class QuantumWeightSearch:
         return (-outcome if self.cost == "count" else outcome).double()
 
     def run(self, seed: int = 0) -> QuantumSearchResult:
-        """Durr-Hoyer minimum search on the weight register; returns a :class:`QuantumSearchResult`."""
+        """Durr-Hoyer minimum search on the weight register (the ``durr-hoyer`` search solver of
+        :func:`qtrain.quantum.get_search_solver`); returns a :class:`QuantumSearchResult`."""
         t0 = time.perf_counter()
         t, outcome, marginal = self.pe_outcomes()
         obj = self._objective(outcome)
         del outcome
         budget = dh_budget(obj.numel(), total=True) if self.max_oracle_calls is None else int(self.max_oracle_calls)
+        solver = get_search_solver("durr-hoyer")
         try:
-            res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
+            found = solver.search(obj, seed=seed, max_oracle_calls=budget)
         except RuntimeError as err:  # a search kernel without this device's support: same search on CPU
             if obj.device.type == "cpu" or "device" not in str(err):
                 raise
             obj = obj.cpu()
-            res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
+            found = solver.search(obj, seed=seed, max_oracle_calls=budget)
+        res = found.raw  # the MinimumSearchResult: its trace is what the gate level replays
         self.search_device = str(obj.device)
-        index, calls = int(res.index), int(res.oracle_calls)
+        index, calls = int(found.index), int(res.oracle_calls)
         sem_p = float(res.success_probability)
         p = sem_p
         if self.level == "gate":
