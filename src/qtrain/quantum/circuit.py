@@ -204,12 +204,27 @@ class Circuit:
         return self.add("unitary", qubits, (), (), matrix, label)
 
     def compose(self, other: Circuit, qubits: Any = None) -> Circuit:
-        """Append ``other``'s gates, its qubit ``i`` mapped to ``qubits[i]`` (default: identity)."""
+        """Append ``other``'s gates, its qubit ``i`` mapped to ``qubits[i]`` (default: identity).
+
+        Raises:
+            ValueError: ``qubits`` does not list one distinct qubit of this circuit for every
+                qubit of ``other``.
+        """
         mapping = list(range(other.num_qubits)) if qubits is None else _qubit_list(qubits)
         if len(mapping) != other.num_qubits:
             raise ValueError(f"qubits must map all {other.num_qubits} qubits of the composed circuit")
-        for g in other.gates:
-            self.append(g.remap(mapping))
+        for q in mapping:
+            if not 0 <= q < self.num_qubits:
+                raise ValueError(f"qubits contains qubit {q}, outside the circuit's {self.num_qubits} qubits")
+        if len(set(mapping)) != len(mapping):
+            raise ValueError(f"qubits repeats a qubit: {mapping}")
+        # other's gates passed append's checks, and a one-to-one mapping into this circuit keeps them
+        # valid: no per-gate checks (blocks are composed per point and per neuron, so this is hot);
+        # gates are never mutated, so the identity mapping shares them, as copy() does
+        if mapping == list(range(other.num_qubits)):
+            self.gates.extend(other.gates)
+        else:
+            self.gates.extend(g.remap(mapping) for g in other.gates)
         return self
 
     def inverse(self) -> Circuit:

@@ -118,8 +118,9 @@ class Gate:
 
     def remap(self, mapping: Sequence[int]) -> Gate:
         """The same gate on qubits ``mapping[q]``."""
-        return Gate(self.name, tuple(mapping[q] for q in self.targets),
-                    tuple(mapping[q] for q in self.controls), self.params, self.data, self.label)
+        at = mapping.__getitem__
+        return Gate(self.name, tuple(map(at, self.targets)), tuple(map(at, self.controls)), self.params,
+                    self.data, self.label)
 
 
 def check_gate(gate: Gate) -> None:
