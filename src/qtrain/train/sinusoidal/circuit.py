@@ -154,7 +154,7 @@ def network_block(spec: SineCircuitSpec, p: int) -> Circuit:
     for i, q in enumerate(x):  # load the classical input: X where the code has a 1
         if (code >> i) & 1:
             circ.x(q)
-    # built once per point, placed twice per neuron: composing costs what appending gates does
+    # built once per point and placed twice per neuron: composing a block is cheaper than building it
     sine, xs = _sine_block(spec), [*x, *s]
     adder, sa = cuccaro_add(spec.acc_bits), [*s, *acc, carry[0]]
 
