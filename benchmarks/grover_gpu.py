@@ -1,5 +1,6 @@
 """Standalone part (c) of `quantum-speed`: one diagonal Grover iteration on a CUDA GPU against the
-ideal time at the device's measured copy bandwidth. Needs torch (and triton for the fused path);
+ideal time at the device's measured copy bandwidth (the harness of
+:mod:`qtrain.bench.speed.grover_bandwidth`). Needs torch and numpy (and triton for the fused path);
 qtrain is imported from ../src, so dimod and the other qtrain dependencies need not be installed.
 
     python benchmarks/grover_gpu.py            # 28 and 30 qubits
@@ -15,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import torch  # noqa: E402
 
-from qtrain.quantum.grover_kernel import copy_bandwidth, measure_grover_iteration  # noqa: E402
+from qtrain.bench.speed.grover_bandwidth import copy_bandwidth, measure_grover_iteration  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

@@ -13,6 +13,7 @@ PLUGIN = '''
 import torch
 from qtrain.bench.base import Benchmark, Task
 from qtrain.linalg.solvers import LinearSolver
+from qtrain.quantum.search_solvers import SearchSolver
 from qtrain.qubo.sampler import QUBOSampler
 
 
@@ -32,6 +33,16 @@ class DenseSolver(LinearSolver):
         return torch.linalg.solve(A, b), {}
 
 
+class LastStateSolver(SearchSolver):
+    """Always answers the last state."""
+
+    name = "last-state"
+    finds_minimum = False
+
+    def _search(self, costs, seed, **params):
+        return torch.full(costs.shape[:-1], costs.shape[-1] - 1, dtype=torch.int64), {}, None
+
+
 class Tiny(Benchmark):
     name = "tiny-plugin-bench"
     description = "a benchmark from a plugin"
@@ -49,6 +60,9 @@ all-ones = qtrain_toy_plugin:AllOnesSampler
 
 [qtrain.linear_solvers]
 dense = qtrain_toy_plugin:DenseSolver
+
+[qtrain.search_solvers]
+last-state = qtrain_toy_plugin:LastStateSolver
 
 [qtrain.benchmarks]
 tiny-plugin-bench = qtrain_toy_plugin:Tiny
@@ -73,7 +87,7 @@ def _run(code, root):
     return res.stdout
 
 
-def test_a_plugin_distribution_adds_a_sampler_a_linear_solver_and_a_benchmark(tmp_path):
+def test_a_plugin_distribution_adds_a_sampler_a_linear_solver_a_search_solver_and_a_benchmark(tmp_path):
     root = _install_plugin(tmp_path)
     out = _run("""
         import torch
@@ -88,6 +102,12 @@ def test_a_plugin_distribution_adds_a_sampler_a_linear_solver_and_a_benchmark(tm
         x = get_linear_solver("dense").solve(A, torch.tensor([2.0, 2.0], dtype=torch.float64), seed=0).x
         assert x.tolist() == [1.0, 0.5]
         assert "tiny-plugin-bench" in available_benchmarks()
+        from qtrain.quantum import available_search_solvers, get_search_solver
+        from qtrain.testing import assert_search_solver_conforms
+        assert "last-state" in available_search_solvers() and "durr-hoyer" in available_search_solvers()
+        found = get_search_solver("last-state").search(torch.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 7.0]]), seed=0)
+        assert found.index.tolist() == [2, 2] and found.value.tolist() == [2.0, 7.0]
+        assert_search_solver_conforms(get_search_solver("last-state"))
         print("ok")
     """, root)
     assert out.strip() == "ok"

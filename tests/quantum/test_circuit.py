@@ -101,3 +101,22 @@ def test_bad_gates_are_refused():
         c.add("rx", [0])
     with pytest.raises(ValueError, match="already exists"):
         c.add_register("q", 1)
+
+
+def test_compose_places_a_block_on_distinct_qubits_of_the_circuit():
+    block = Circuit.with_registers(a=2)
+    block.h(0).cx(0, 1)
+    c = Circuit.with_registers(q=4)
+    c.compose(block, [3, 1]).compose(block, [0, 1])
+    assert [(g.name, g.targets, g.controls) for g in c.gates] == [
+        ("h", (3,), ()), ("x", (1,), (3,)), ("h", (0,), ()), ("x", (1,), (0,))]
+    same = Circuit.with_registers(a=2).compose(block)
+    assert same.gates[1] is block.gates[1]  # the identity mapping shares the (immutable) gates
+    with pytest.raises(ValueError, match="repeats a qubit"):
+        c.compose(block, [2, 2])
+    with pytest.raises(ValueError, match="outside the circuit's 4 qubits"):
+        c.compose(block, [0, 4])
+    with pytest.raises(ValueError, match="must map all 2 qubits"):
+        c.compose(block, [0])
+    with pytest.raises(ValueError, match="outside the circuit's 2 qubits"):
+        Circuit.with_registers(a=2).compose(Circuit.with_registers(b=3))

@@ -13,14 +13,12 @@ from qtrain.quantum.builders import (
     comparator_oracle,
     grover_circuit,
     inverse_qft,
-    less_than_phase,
     phase_estimation_circuit,
     phase_oracle,
     qaoa_circuit,
     qft,
     rank_values,
 )
-from qtrain.quantum.circuit import Circuit
 from qtrain.quantum.qaoa import qaoa_state
 from qtrain.quantum.statevector import Statevector
 from qtrain.testing import random_qubo
@@ -54,17 +52,6 @@ def test_grover_with_comparator_oracle(n, seed):
     sv = circ.run(device="cpu", dtype=C128)
     assert float((sv.probabilities(circ["x"]) - grover_probabilities(costs < thr, 2)).abs().max()) < TOL
     assert abs(float(sv.probabilities(circ["v"])[0]) - 1) < TOL  # the value register is uncomputed
-
-
-@pytest.mark.parametrize("b", [1, 2, 3, 4])
-def test_less_than_phase_is_exact_for_every_threshold(b):
-    for T in range(2**b + 1):
-        circ = Circuit.with_registers(v=b)
-        circ.h(circ["v"])
-        less_than_phase(circ, circ["v"], T)
-        amps = circ.run(device="cpu", dtype=C128).amplitudes * 2 ** (b / 2)
-        want = torch.tensor([-1.0 if v < T else 1.0 for v in range(2**b)], dtype=C128)
-        assert float((amps - want).abs().max()) < TOL
 
 
 def test_rank_values_preserve_order():

@@ -113,6 +113,7 @@ def test_quantum_imports_without_qubo_or_dimod():
     import sys
 
     code = ("import sys; import qtrain.quantum, qtrain.quantum.builders, qtrain.quantum.qaoa, "
-            "qtrain.quantum.grover_kernel, qtrain.quantum.export, qtrain.quantum.fusion; "
+            "qtrain.quantum.grover_kernel, qtrain.quantum.export, qtrain.quantum.fusion, qtrain.quantum.arithmetic, "
+            "qtrain.quantum.phase_estimation; "
             "assert 'dimod' not in sys.modules and 'qtrain.qubo' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from qtrain.quantum import Statevector, check_memory, max_qubits
-from qtrain.quantum.circuit import gate_matrix
+from qtrain.quantum.gates import gate_matrix
 
 
 def _random_unitary(k: int, rng: np.random.Generator) -> np.ndarray:

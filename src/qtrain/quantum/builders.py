@@ -1,8 +1,15 @@
-"""Gate-level builders: oracles, Grover diffusion, QFT, phase estimation and QAOA layers.
+"""Gate-level builders: oracles, Grover diffusion and circuits, QFT, phase estimation and QAOA.
 
-Each builder returns a :class:`~qtrain.quantum.circuit.Circuit` with named registers; the tests
-check every one against the semantic level (:mod:`qtrain.quantum.search`, :mod:`qtrain.quantum.qaoa`)
+Each builder returns a new :class:`~qtrain.quantum.circuit.Circuit` with named registers; a caller
+places it with ``circ.compose(block, qubits)`` (the calling style of the reversible arithmetic in
+:mod:`qtrain.quantum.arithmetic` too). The tests check every builder against the semantic level
+(:mod:`qtrain.quantum.search`, :mod:`qtrain.quantum.phase_estimation`, :mod:`qtrain.quantum.qaoa`)
 on random instances, probabilities to 1e-6.
+
+Example:
+    >>> circ = grover_circuit(phase_oracle(torch.tensor([3.0, -1.0, 2.0, 0.5]), threshold=0.0), iterations=1)
+    >>> circ.run(device="cpu").probabilities()  # N = 4, one marked state: one iteration finds it
+    tensor([0.0000, 1.0000, 0.0000, 0.0000])
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import Any
 
 import torch
 
+from qtrain.quantum.arithmetic import less_than_phase, lookup
 from qtrain.quantum.circuit import Circuit
 
 __all__ = [
@@ -20,8 +28,6 @@ __all__ = [
     "diffusion",
     "grover_circuit",
     "inverse_qft",
-    "less_than_phase",
-    "lookup",
     "phase_estimation_circuit",
     "phase_oracle",
     "qaoa_circuit",
@@ -56,65 +62,13 @@ def rank_values(costs: Any) -> torch.Tensor:
     return torch.unique(c, return_inverse=True)[1]
 
 
-def lookup(circ: Circuit, index: Sequence[int], target: Sequence[int], values: Any) -> Circuit:
-    """QROM ``|x>|z> -> |x>|z XOR v(x)>``: per ``x``, one ``|index|``-controlled X on each set bit
-    of ``v(x)``, the zero bits of ``x`` conjugated with X (Babbush et al., arXiv:1805.03662, the
-    unary-iteration-free form). Appends to ``circ`` and returns it."""
-    v = torch.as_tensor(values).to(torch.int64).reshape(-1)
-    n, b = len(index), len(target)
-    if v.shape[0] != 2**n:
-        raise ValueError(f"values must have 2^{n} = {2**n} entries, got {v.shape[0]}")
-    if bool((v < 0).any()) or bool((v >= 2**b).any()):
-        raise ValueError(f"values must lie in [0, 2^{b}) for a {b}-qubit target register")
-    for x in range(2**n):
-        bits = [i for i in range(b) if (int(v[x]) >> i) & 1]
-        if not bits:
-            continue
-        zeros = [index[i] for i in range(n) if not (x >> i) & 1]
-        if zeros:
-            circ.x(zeros)
-        for i in bits:
-            circ.mcx(list(index), target[i])
-        if zeros:
-            circ.x(zeros)
-    return circ
-
-
-def less_than_phase(circ: Circuit, register: Sequence[int], threshold: int) -> Circuit:
-    """Phase comparator ``|v> -> (-1)^[v < T] |v>`` against a classical integer ``T``.
-
-    ``v < T`` iff for some bit ``i`` with ``T_i = 1``, ``v_i = 0`` and ``v`` agrees with ``T`` above
-    ``i``; these cases are disjoint, so the oracle is one multi-controlled Z per set bit of ``T``
-    (zero bits conjugated with X). No ancillas."""
-    b = len(register)
-    T = int(threshold)
-    if T <= 0:
-        return circ
-    if T >= 2**b:
-        circ.x(register[0]).z(register[0]).x(register[0]).z(register[0])  # global -1
-        return circ
-    for i in range(b):
-        if not (T >> i) & 1:
-            continue
-        qs = list(register[i:])
-        flip = [register[j] for j in range(i, b) if not (T >> j) & 1 or j == i]
-        if flip:
-            circ.x(flip)
-        if len(qs) == 1:
-            circ.z(qs[0])
-        else:
-            circ.mcz(qs[:-1], qs[-1])
-        if flip:
-            circ.x(flip)
-    return circ
-
-
 def comparator_oracle(costs: Any, threshold: float) -> Circuit:
     """A gate-level comparator oracle ``|x>|0> -> (-1)^[c(x) < threshold] |x>|0>``.
 
     Registers ``x`` (``n`` qubits) and ``v`` (``b`` qubits for the dense cost ranks): look up
-    ``rank(x)`` into ``v`` (QROM), compare ``v < T`` with :func:`less_than_phase` (``T`` = the number
-    of distinct costs below ``threshold``), uncompute the lookup.
+    ``rank(x)`` into ``v`` (:func:`~qtrain.quantum.arithmetic.lookup`, a QROM), compare ``v < T``
+    with :func:`~qtrain.quantum.arithmetic.less_than_phase` (``T`` = the number of distinct costs
+    below ``threshold``), uncompute the lookup.
     """
     c = _costs(costs)
     ranks = rank_values(c)
@@ -123,10 +77,11 @@ def comparator_oracle(costs: Any, threshold: float) -> Circuit:
     b = max(1, math.ceil(math.log2(int(ranks.max()) + 1)))
     n = c.shape[0].bit_length() - 1
     circ = Circuit.with_registers(x=n, v=b)
-    lookup(circ, circ["x"], circ["v"], ranks)
-    less_than_phase(circ, circ["v"], T)
-    lookup(circ, circ["x"], circ["v"], ranks)
-    return circ
+    qrom = lookup(ranks, target_bits=b)
+    xv = [*circ["x"], *circ["v"]]
+    circ.compose(qrom, xv)
+    circ.compose(less_than_phase(b, T), circ["v"])
+    return circ.compose(qrom, xv)
 
 
 def diffusion(num_qubits: int) -> Circuit:

@@ -1,123 +1,25 @@
 """Circuits: a gate list over named registers, run by the statevector engine.
 
-A :class:`Gate` is a base operation (``h``, ``rx``, ``diagonal``, ...) on ``targets`` with optional
-``controls``; ``cx`` is ``x`` with one control, ``ccx`` with two, ``mcx`` with more. Qubit and
-matrix conventions are those of :mod:`qtrain.quantum.statevector` (Qiskit's little-endian order).
+Gates (:class:`~qtrain.quantum.gates.Gate`) and their action on amplitudes live in
+:mod:`qtrain.quantum.gates`; a circuit adds registers, building methods (``h``, ``cx``, ``compose``,
+...), accounting (counts, depth, resources) and export. Qubit and matrix conventions are those of
+:mod:`qtrain.quantum.statevector` (Qiskit's little-endian order).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import torch
 
-from qtrain.quantum.statevector import Statevector, apply_diagonal, apply_matrix
+from qtrain.quantum import fusion
+from qtrain.quantum.gates import Gate, apply_gate, check_gate
+from qtrain.quantum.resources import Resources
+from qtrain.quantum.statevector import Statevector
 
-__all__ = ["Circuit", "Gate", "Register", "gate_matrix"]
-
-_FIXED = {"h", "x", "y", "z", "s", "sdg", "t", "tdg", "swap"}
-_ROTATIONS = {"rx": 1, "ry": 1, "rz": 1, "p": 1, "u": 3}
-_INVERSE_NAME = {"s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t"}
-
-
-def gate_matrix(name: str, params: Sequence[float] = (), dtype: torch.dtype = torch.complex128,
-                device: Any = "cpu") -> torch.Tensor:
-    """The matrix of a base gate (``u`` is Qiskit's ``U(theta, phi, lambda)``).
-
-    ``rx(t) = exp(-i t X / 2)``, ``ry(t) = exp(-i t Y / 2)``, ``rz(t) = exp(-i t Z / 2)``,
-    ``p(l) = diag(1, e^{i l})``; ``swap`` is the 4x4 exchange of its two targets.
-    """
-    c, s_ = math.cos, math.sin
-    i = 1j
-    if name == "h":
-        r = 1 / math.sqrt(2)
-        m = [[r, r], [r, -r]]
-    elif name == "x":
-        m = [[0, 1], [1, 0]]
-    elif name == "y":
-        m = [[0, -i], [i, 0]]
-    elif name == "z":
-        m = [[1, 0], [0, -1]]
-    elif name in ("s", "sdg", "t", "tdg"):
-        ph = {"s": i, "sdg": -i, "t": complex(math.cos(math.pi / 4), math.sin(math.pi / 4)),
-              "tdg": complex(math.cos(math.pi / 4), -math.sin(math.pi / 4))}[name]
-        m = [[1, 0], [0, ph]]
-    elif name == "rx":
-        t = params[0] / 2
-        m = [[c(t), -i * s_(t)], [-i * s_(t), c(t)]]
-    elif name == "ry":
-        t = params[0] / 2
-        m = [[c(t), -s_(t)], [s_(t), c(t)]]
-    elif name == "rz":
-        t = params[0] / 2
-        m = [[complex(c(t), -s_(t)), 0], [0, complex(c(t), s_(t))]]
-    elif name == "p":
-        m = [[1, 0], [0, complex(c(params[0]), s_(params[0]))]]
-    elif name == "u":
-        th, ph, la = params
-        e = lambda a: complex(c(a), s_(a))  # noqa: E731
-        m = [[c(th / 2), -e(la) * s_(th / 2)], [e(ph) * s_(th / 2), e(ph + la) * c(th / 2)]]
-    elif name == "swap":
-        m = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
-    else:
-        raise ValueError(f"unknown gate name {name!r}")
-    return torch.tensor(m, dtype=dtype, device=device)
-
-
-@dataclass(eq=False)
-class Gate:
-    """One operation: base gate ``name`` on ``targets``, applied when all ``controls`` are 1.
-
-    ``data`` holds the entries of a ``diagonal`` gate (``[2^k]``) or the matrix of a ``unitary``
-    gate (``[2^k, 2^k]``); ``label`` names composite blocks (an oracle, a diffusion) for export.
-    """
-
-    name: str
-    targets: tuple[int, ...]
-    controls: tuple[int, ...] = ()
-    params: tuple[float, ...] = ()
-    data: torch.Tensor | None = None
-    label: str | None = None
-
-    @property
-    def qubits(self) -> tuple[int, ...]:
-        return self.controls + self.targets
-
-    @property
-    def kind(self) -> str:
-        """Name with its controls: ``x``, ``cx``, ``ccx``, ``mcx`` (3+ controls), ``cp``, ..."""
-        c = len(self.controls)
-        return self.name if c == 0 else ("c" * c + self.name if c <= 2 else "mc" + self.name)
-
-    def matrix(self, dtype: torch.dtype = torch.complex128, device: Any = "cpu") -> torch.Tensor:
-        """The (uncontrolled) target matrix; a ``diagonal`` gate gives ``diag(data)``."""
-        if self.name == "unitary":
-            return self.data.to(device=device, dtype=dtype)
-        if self.name == "diagonal":
-            return torch.diag(self.data.to(device=device, dtype=dtype))
-        return gate_matrix(self.name, self.params, dtype, device)
-
-    def inverse(self) -> Gate:
-        if self.name in _INVERSE_NAME:
-            return Gate(_INVERSE_NAME[self.name], self.targets, self.controls, (), None, self.label)
-        if self.name in ("rx", "ry", "rz", "p"):
-            return Gate(self.name, self.targets, self.controls, (-self.params[0],), None, self.label)
-        if self.name == "u":
-            th, ph, la = self.params
-            return Gate("u", self.targets, self.controls, (-th, -la, -ph), None, self.label)
-        if self.name == "diagonal":
-            return Gate("diagonal", self.targets, self.controls, (), self.data.conj(), self.label)
-        if self.name == "unitary":
-            return Gate("unitary", self.targets, self.controls, (), self.data.conj().T, self.label)
-        return self  # h, x, y, z, swap are self-inverse
-
-    def remap(self, mapping: Sequence[int]) -> Gate:
-        """The same gate on qubits ``mapping[q]``."""
-        return Gate(self.name, tuple(mapping[q] for q in self.targets),
-                    tuple(mapping[q] for q in self.controls), self.params, self.data, self.label)
+__all__ = ["Circuit", "Register"]
 
 
 class Register(NamedTuple):
@@ -151,7 +53,7 @@ class Circuit:
     Example:
         >>> c = Circuit()
         >>> x = c.add_register("x", 2)
-        >>> c.h(x).cx(x[0], x[1])  # a Bell pair # doctest: +ELLIPSIS
+        >>> c.h(x[0]).cx(x[0], x[1])  # a Bell pair # doctest: +ELLIPSIS
         Circuit(...)
         >>> c.run().probabilities()
         tensor([0.5000, 0.0000, 0.0000, 0.5000])
@@ -198,24 +100,7 @@ class Circuit:
                                  f"{self.num_qubits} qubits")
         if len(set(qs)) != len(qs):
             raise ValueError(f"gate {gate.kind} repeats a qubit: {qs}")
-        k = len(gate.targets)
-        if gate.name in _FIXED or gate.name in _ROTATIONS:
-            want_k = 2 if gate.name == "swap" else 1
-            if k != want_k:
-                raise ValueError(f"gate {gate.name} takes {want_k} target(s), got {k}")
-            if len(gate.params) != _ROTATIONS.get(gate.name, 0):
-                raise ValueError(f"gate {gate.name} takes {_ROTATIONS.get(gate.name, 0)} "
-                                 f"parameter(s), got {len(gate.params)}")
-            if not all(math.isfinite(p) for p in gate.params):
-                raise ValueError(f"gate {gate.name} parameters must be finite, got {gate.params}")
-        elif gate.name == "diagonal":
-            if gate.data is None or tuple(gate.data.shape) != (2**k,):
-                raise ValueError(f"diagonal gate on {k} qubit(s) needs {2**k} entries")
-        elif gate.name == "unitary":
-            if gate.data is None or tuple(gate.data.shape) != (2**k, 2**k):
-                raise ValueError(f"unitary gate on {k} qubit(s) needs a ({2**k}, {2**k}) matrix")
-        else:
-            raise ValueError(f"unknown gate name {gate.name!r}")
+        check_gate(gate)
         self.gates.append(gate)
         return self
 
@@ -319,12 +204,27 @@ class Circuit:
         return self.add("unitary", qubits, (), (), matrix, label)
 
     def compose(self, other: Circuit, qubits: Any = None) -> Circuit:
-        """Append ``other``'s gates, its qubit ``i`` mapped to ``qubits[i]`` (default: identity)."""
+        """Append ``other``'s gates, its qubit ``i`` mapped to ``qubits[i]`` (default: identity).
+
+        Raises:
+            ValueError: ``qubits`` does not list one distinct qubit of this circuit for every
+                qubit of ``other``.
+        """
         mapping = list(range(other.num_qubits)) if qubits is None else _qubit_list(qubits)
         if len(mapping) != other.num_qubits:
             raise ValueError(f"qubits must map all {other.num_qubits} qubits of the composed circuit")
-        for g in other.gates:
-            self.append(g.remap(mapping))
+        for q in mapping:
+            if not 0 <= q < self.num_qubits:
+                raise ValueError(f"qubits contains qubit {q}, outside the circuit's {self.num_qubits} qubits")
+        if len(set(mapping)) != len(mapping):
+            raise ValueError(f"qubits repeats a qubit: {mapping}")
+        # other's gates passed append's checks, and a one-to-one mapping into this circuit keeps them
+        # valid: no per-gate checks (blocks are composed per point and per neuron, so this is hot);
+        # gates are never mutated, so the identity mapping shares them, as copy() does
+        if mapping == list(range(other.num_qubits)):
+            self.gates.extend(other.gates)
+        else:
+            self.gates.extend(g.remap(mapping) for g in other.gates)
         return self
 
     def inverse(self) -> Circuit:
@@ -351,9 +251,7 @@ class Circuit:
         if state.num_qubits != self.num_qubits:
             raise ValueError(f"state has {state.num_qubits} qubits, the circuit {self.num_qubits}")
         if fuse:
-            from qtrain.quantum.fusion import fuse as _fuse
-
-            ops = _fuse(self.gates, self.num_qubits, max_fused_qubits, state.dtype, state.device)
+            ops = fusion.fuse(self.gates, self.num_qubits, max_fused_qubits, state.dtype, state.device)
             psi = state.data
             for op in ops:
                 psi = op.apply(psi, self.num_qubits)
@@ -382,11 +280,9 @@ class Circuit:
                 level[q] = d
         return max(level, default=0)
 
-    def resources(self, oracle_calls: int = 0, measurements: int | None = None) -> Any:
+    def resources(self, oracle_calls: int = 0, measurements: int | None = None) -> Resources:
         """:class:`~qtrain.quantum.resources.Resources` of this circuit (measuring every qubit
         once unless ``measurements`` says otherwise)."""
-        from qtrain.quantum.resources import Resources
-
         counts: dict[str, int] = {}
         for g in self.gates:
             key = f"mc{g.name}:{len(g.controls)}" if len(g.controls) > 2 else g.kind
@@ -410,25 +306,3 @@ class Circuit:
         from qtrain.quantum.export import to_qasm3
 
         return to_qasm3(self)
-
-
-def apply_gate(psi: torch.Tensor, n: int, g: Gate) -> torch.Tensor:
-    """One gate on amplitudes ``psi [B, 2^n]``; a new tensor."""
-    if g.name == "diagonal":
-        d = g.data.to(device=psi.device, dtype=psi.dtype)
-        if g.controls:
-            # controlled diagonal = diagonal over (targets, controls) with ones where a control is 0
-            k, c = len(g.targets), len(g.controls)
-            full = torch.ones(2 ** (k + c), dtype=psi.dtype, device=psi.device)
-            full[(2**c - 1) << k:] = d
-            return apply_diagonal(psi, n, full, g.targets + g.controls)
-        return apply_diagonal(psi, n, d, g.targets)
-    if g.name in ("z", "s", "sdg", "t", "tdg", "p", "rz"):
-        d = torch.diagonal(g.matrix(psi.dtype, psi.device)).contiguous()
-        k, c = 1, len(g.controls)
-        if c:
-            full = torch.ones(2 ** (k + c), dtype=psi.dtype, device=psi.device)
-            full[(2**c - 1) << k:] = d
-            return apply_diagonal(psi, n, full, g.targets + g.controls)
-        return apply_diagonal(psi, n, d, g.targets)
-    return apply_matrix(psi, n, g.matrix(psi.dtype, psi.device), g.targets, g.controls)

@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from qtrain.quantum.statevector import _apply_adjacent
+from qtrain.quantum.gates import Gate, apply_gate
+from qtrain.quantum.statevector import apply_adjacent
 
 __all__ = ["FusedOp", "fuse"]
 
@@ -24,21 +25,17 @@ class FusedOp:
 
     lo: int = 0
     matrix: torch.Tensor | None = None
-    gate: Any = None
+    gate: Gate | None = None
     num_gates: int = 1
 
     def apply(self, psi: torch.Tensor, n: int) -> torch.Tensor:
         if self.gate is not None:
-            from qtrain.quantum.circuit import apply_gate
-
             return apply_gate(psi, n, self.gate)
-        return _apply_adjacent(psi, n, self.matrix, self.lo)
+        return apply_adjacent(psi, n, self.matrix, self.lo)
 
 
-def _block_matrix(gates: list[Any], lo: int, k: int, dtype: torch.dtype, device: Any) -> torch.Tensor:
+def _block_matrix(gates: list[Gate], lo: int, k: int, dtype: torch.dtype, device: Any) -> torch.Tensor:
     """The ``2^k`` unitary of ``gates`` (all inside ``lo..lo+k-1``): run on the identity's columns."""
-    from qtrain.quantum.circuit import apply_gate
-
     mapping = {q: q - lo for q in range(lo, lo + k)}
     eye = torch.eye(2**k, dtype=torch.complex128, device=device)
     for g in gates:
@@ -46,12 +43,12 @@ def _block_matrix(gates: list[Any], lo: int, k: int, dtype: torch.dtype, device:
     return eye.T.contiguous().to(dtype)
 
 
-def fuse(gates: list[Any], num_qubits: int, max_qubits: int = 5, dtype: torch.dtype = torch.complex64,
+def fuse(gates: list[Gate], num_qubits: int, max_qubits: int = 5, dtype: torch.dtype = torch.complex64,
          device: Any = "cpu") -> list[FusedOp]:
     """Group ``gates`` into fused blocks of at most ``max_qubits`` adjacent qubits.
 
     Args:
-        gates: :class:`~qtrain.quantum.circuit.Gate` list in circuit order.
+        gates: :class:`~qtrain.quantum.gates.Gate` list in circuit order.
         num_qubits: register size ``n``.
         max_qubits: block width ``k`` (1..10); gates wider than ``k`` (e.g. an ``n``-qubit
             diagonal) run unfused.
@@ -87,7 +84,7 @@ def fuse(gates: list[Any], num_qubits: int, max_qubits: int = 5, dtype: torch.dt
     return ops
 
 
-def _absorb(pending: list[Any], lo: int, hi: int) -> list[int]:
+def _absorb(pending: list[Gate], lo: int, hi: int) -> list[int]:
     """Indices of the gates that can join a block on qubits ``lo..hi-1``."""
     blocked: set[int] = set()
     take = []

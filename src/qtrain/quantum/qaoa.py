@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
+from qtrain._info import resolve_seed
 from qtrain.quantum.resources import Resources
 
 __all__ = ["QAOAResult", "qaoa", "qaoa_costs", "qaoa_state"]
@@ -133,13 +133,15 @@ def qaoa(problem: Any, p: int = 1, seed: int | None = None, restarts: int = 4, s
     Args:
         problem: costs ``[..., 2^n]`` or a ``QUBO`` (batch allowed).
         p: depth ``>= 1``.
-        seed: seeds the random restarts.
+        seed: seeds the random restarts (``None``: fresh entropy, :func:`qtrain._info.resolve_seed`;
+            recorded in the result's ``seed``).
         restarts: initial angle sets ``>= 1``.
         steps: Adam steps ``>= 0``.
         lr: Adam learning rate ``> 0``.
 
     Raises:
-        ValueError: ``p < 1``, ``restarts < 1``, ``steps < 0``, ``lr <= 0``, non-finite costs.
+        ValueError: ``p < 1``, ``restarts < 1``, ``steps < 0``, ``lr <= 0``, non-finite costs, a seed
+            outside ``[0, 2**32)``.
 
     References:
         Farhi, Goldstone & Gutmann, arXiv:1411.4028; Zhou et al., arXiv:1812.01041 (ramp init).
@@ -152,8 +154,7 @@ def qaoa(problem: Any, p: int = 1, seed: int | None = None, restarts: int = 4, s
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    seed = resolve_seed(seed)
     costs = qaoa_costs(problem)
     batch, N = costs.shape[:-1], costs.shape[-1]
     n = N.bit_length() - 1
@@ -164,7 +165,7 @@ def qaoa(problem: Any, p: int = 1, seed: int | None = None, restarts: int = 4, s
     std = torch.where(std > 0, std, torch.ones_like(std))
     cn = ((flat - mean) / std)[:, None, :].expand(B, restarts, N).reshape(B * restarts, N)
     # Initial angles per restart, shared by every problem (a batch equals its problems one by one).
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(seed)
     ramp = (torch.arange(p, dtype=torch.float64) + 0.5) / p
     init = torch.rand(restarts, 2, p, generator=gen, dtype=torch.float64)
     init[:, 0] *= math.pi / 2
@@ -201,5 +202,5 @@ def qaoa(problem: Any, p: int = 1, seed: int | None = None, restarts: int = 4, s
         expectation=expectation.reshape(batch), probabilities=probs.reshape(*batch, N),
         index=index.reshape(batch), value=flat[rows, index].reshape(batch),
         success_probability=success.reshape(batch), oracle_calls=p * evaluations,
-        trace=history.reshape(*batch, restarts, steps), resources=res, seed=int(seed),
+        trace=history.reshape(*batch, restarts, steps), resources=res, seed=seed,
         info={"circuit_evaluations": evaluations, "p": p, "restarts": restarts, "steps": steps})

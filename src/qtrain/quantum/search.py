@@ -1,13 +1,16 @@
-"""Search and estimation on diagonal oracles, computed on the amplitudes of the search register.
+"""Grover, BBHT and Durr-Hoyer search on diagonal oracles, computed on the search register's amplitudes.
 
 A diagonal oracle (a marking ``f(x)`` or a cost ``c(x)``) leaves the uniform superposition inside
-the span of the marked and unmarked uniform states, so Grover's dynamics has a closed form, and
-phase estimation of ``diag(exp(2 pi i phi_x))`` factorises per basis state. These functions give
-the same probabilities as the gate-level circuits of :mod:`qtrain.quantum.builders` (tested to
-1e-6) at a cost of ``O(N)`` per round instead of ``O(N n)`` per gate.
+the span of the marked and unmarked uniform states, so Grover's dynamics has a closed form. These
+functions give the same probabilities as the gate-level circuits of :mod:`qtrain.quantum.builders`
+(tested to 1e-6) at a cost of ``O(N)`` per round instead of ``O(N n)`` per gate. Phase estimation
+of diagonal unitaries is in :mod:`qtrain.quantum.phase_estimation`; the search-solver interface over
+these functions in :mod:`qtrain.quantum.search_solvers`.
 
 Counting: ``oracle_calls`` counts Grover iterations (one oracle each); measurements and the
 classical comparison of a measured cost are ``rounds`` and not oracle calls.
+
+Seeds follow :func:`qtrain._info.resolve_seed` (``None``: fresh entropy, recorded in the result).
 """
 
 from __future__ import annotations
@@ -16,44 +19,22 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
+from qtrain._info import resolve_seed
+from qtrain.quantum._checks import real_finite
 from qtrain.quantum.resources import Resources, grover_iteration_resources
 
 __all__ = [
+    "GroverResult",
     "MinimumSearchResult",
-    "SearchResult",
     "bbht_search",
     "dh_budget",
     "grover_probabilities",
     "grover_probability",
     "grover_search",
     "minimum_search",
-    "phase_estimation_distribution",
 ]
-
-
-def _seed(seed: int | None) -> int:
-    if seed is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
-
-
-def _finite_costs(costs: Any, name: str = "costs") -> torch.Tensor:
-    c = torch.as_tensor(costs)
-    if c.dtype == torch.bool or not (c.is_floating_point() or c.dtype in (torch.int32, torch.int64,
-                                                                          torch.int16, torch.int8,
-                                                                          torch.uint8)):
-        raise ValueError(f"{name} must be a real tensor, got dtype {c.dtype}")
-    if c.dim() < 1 or c.shape[-1] < 1:
-        raise ValueError(f"{name} must have shape [..., N] with N >= 1, got {tuple(c.shape)}")
-    c = c.to(torch.float64)
-    if not bool(torch.isfinite(c).all()):
-        raise ValueError(f"{name} must be finite (found NaN or inf)")
-    return c
 
 
 def _marking(marked: Any) -> torch.Tensor:
@@ -138,8 +119,8 @@ def grover_probabilities(marked: Any, iterations: int, initial: Any = None) -> t
 
 
 @dataclass
-class SearchResult:
-    """Outcome of a Grover or BBHT search.
+class GroverResult:
+    """Outcome of a Grover or BBHT search (:func:`grover_search`, :func:`bbht_search`).
 
     Attributes:
         index: the measured basis state (int64 tensor of the batch shape).
@@ -160,6 +141,11 @@ class SearchResult:
     seed: int | None = None
 
 
+def _most(counts: torch.Tensor) -> int:
+    """The largest count of a batch (0 for an empty batch): what the summed resources are priced at."""
+    return int(counts.max()) if counts.numel() else 0
+
+
 def _num_qubits(N: int) -> int:
     return max(1, math.ceil(math.log2(N)))
 
@@ -172,21 +158,28 @@ def _pick(mask: torch.Tensor, want: torch.Tensor, u: torch.Tensor) -> torch.Tens
     return torch.searchsorted(sel.cumsum(-1), (rank + 1)[:, None]).squeeze(-1).clamp_max(mask.shape[-1] - 1)
 
 
+def _shared_uniform(R: int, gen: torch.Generator) -> torch.Tensor:
+    """One uniform in [0, 1) for all ``R`` problems of a batch: a problem searched alone then draws
+    what it draws inside a batch."""
+    return torch.rand(1, generator=gen, dtype=torch.float64).expand(R)
+
+
 def _measure(mask: torch.Tensor, p_marked: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Measure the Grover state: marked with probability ``p_marked``, uniform within each class."""
     R = mask.shape[0]
-    r = torch.rand(R, generator=gen, dtype=torch.float64)
-    u = torch.rand(R, generator=gen, dtype=torch.float64)
+    r, u = _shared_uniform(R, gen), _shared_uniform(R, gen)
     M = mask.sum(-1)
     hit = (r < p_marked) & (M > 0) | (M == mask.shape[-1])
     return _pick(mask, hit, u)
 
 
 def grover_search(marked: Any, iterations: int | None = None, seed: int | None = None,
-                  oracle: Resources | None = None) -> SearchResult:
+                  oracle: Resources | None = None) -> GroverResult:
     """Grover search with a given number of iterations on a diagonal marking, then one measurement.
 
     Default ``iterations = floor(pi / (4 theta))`` for the true ``M`` (the optimum when ``M`` is known).
+    The random numbers are shared by the problems of a batch, so a problem searched alone gives
+    exactly what it gives inside a batch.
 
     Args:
         marked: ``[..., N]`` marking (bool or 0/1).
@@ -202,27 +195,29 @@ def grover_search(marked: Any, iterations: int | None = None, seed: int | None =
         ks = torch.where(theta > 0, torch.floor(math.pi / (4 * theta.clamp_min(1e-300))), 0).to(torch.int64)
     else:
         ks = _check_iterations(iterations).to(torch.int64).expand(flat.shape[0]).clone()
-    seed = _seed(seed)
+    seed = resolve_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     p = grover_probability(flat, ks)
     idx = _measure(flat, p, gen)
     found = flat.gather(1, idx[:, None]).squeeze(1)
     n = _num_qubits(N)
-    res = grover_iteration_resources(n, oracle).scaled(int(ks.max()))
+    res = grover_iteration_resources(n, oracle).scaled(_most(ks))
     res.measurements = n
-    return SearchResult(idx.reshape(batch), found.reshape(batch), ks.reshape(batch), p.reshape(batch),
+    return GroverResult(idx.reshape(batch), found.reshape(batch), ks.reshape(batch), p.reshape(batch),
                         [{"iterations": ks.reshape(batch), "p_marked": p.reshape(batch),
                           "measured": idx.reshape(batch)}], res, seed)
 
 
 def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
-                max_oracle_calls: int | None = None, oracle: Resources | None = None) -> SearchResult:
+                max_oracle_calls: int | None = None, oracle: Resources | None = None) -> GroverResult:
     """Search with an unknown number of marked items (Boyer, Brassard, Hoyer, Tapp, quant-ph/9605034).
 
     ``m = 1``; repeat: draw ``j`` uniformly from ``{0, ..., ceil(m) - 1}``, run ``j`` Grover
     iterations, measure; stop on a marked outcome, else ``m <- min(lam m, sqrt(N))``. Expected
     ``O(sqrt(N / M))`` oracle calls. Gives up after ``max_oracle_calls`` (default
-    ``ceil(9 sqrt(N))``), then ``found`` is False (always the case when ``M = 0``).
+    ``ceil(9 sqrt(N))``), then ``found`` is False (always the case when ``M = 0``). With ``N = 1``
+    no iteration can be drawn and the first measurement decides. As in :func:`grover_search`, the
+    random numbers are shared by the problems of a batch.
 
     Raises:
         ValueError: ``lam`` outside (1, 4/3], a negative ``max_oracle_calls``.
@@ -236,7 +231,7 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
     budget = math.ceil(9 * math.sqrt(N)) if max_oracle_calls is None else int(max_oracle_calls)
     if budget < 0:
         raise ValueError(f"max_oracle_calls must be >= 0, got {max_oracle_calls}")
-    seed = _seed(seed)
+    seed = resolve_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     mscale = torch.ones(R, dtype=torch.float64)
     calls = torch.zeros(R, dtype=torch.int64)
@@ -246,7 +241,7 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
     p_last = torch.zeros(R, dtype=torch.float64)
     trace = []
     while bool(active.any()):
-        j = (torch.rand(R, generator=gen, dtype=torch.float64) * torch.ceil(mscale)).floor().to(torch.int64)
+        j = (_shared_uniform(R, gen) * torch.ceil(mscale)).floor().to(torch.int64)
         j = torch.minimum(j, budget - calls).clamp_min(0)
         p = grover_probability(mask, j)
         x = _measure(mask, p, gen)
@@ -258,18 +253,40 @@ def bbht_search(marked: Any, seed: int | None = None, lam: float = 6 / 5,
         trace.append({"iterations": torch.where(active, j, 0), "p_marked": p, "measured": x,
                       "active": active.clone()})
         mscale = torch.clamp(mscale * lam, max=math.sqrt(N))
-        active = active & ~hit & (calls < budget)
+        # Termination: for N >= 2, m > 1 after the first round, so a round draws j >= 1 with
+        # probability >= 1/2 and the calls reach the budget (or a marked state is measured) almost
+        # surely, after about 2 * budget rounds. For N = 1 every j is 0 (m <= sqrt(N) = 1) and no
+        # iteration changes the state: the first measurement decides.
+        active = active & ~hit & (calls < budget) & (N > 1)
     n = _num_qubits(N)
-    res = grover_iteration_resources(n, oracle).scaled(int(calls.max()))
+    res = grover_iteration_resources(n, oracle).scaled(_most(calls))
     res.measurements = n * len(trace)
-    return SearchResult(index.reshape(batch), found.reshape(batch), calls.reshape(batch),
+    return GroverResult(index.reshape(batch), found.reshape(batch), calls.reshape(batch),
                         p_last.reshape(batch), trace, res, seed)
 
 
-def dh_budget(num_states: int) -> int:
-    """Durr-Hoyer's oracle-call budget ``ceil(22.5 sqrt(N) + 1.4 log2(N)^2)`` (quant-ph/9607014):
-    with it the minimum is found with probability at least 1/2."""
+def dh_budget(num_states: int, *, total: bool = False) -> int:
+    """Durr-Hoyer's budget of Grover iterations for a search over ``N = num_states`` states.
+
+    ``total=False``: ``ceil(22.5 sqrt(N) + 1.4 log2(N)^2)``, twice the expected number of
+    iterations until the threshold holds a minimiser (``45/4 sqrt(N) + 7/10 log2(N)^2``, Durr &
+    Hoyer, quant-ph/9607014, Lemma 2), so by Markov's inequality a search that runs this long finds
+    the minimum with probability at least 1/2. The default of :func:`minimum_search`.
+
+    ``total=True``: ``max(1, floor(22.5 sqrt(N)) - ceil(sqrt(N)) + 2)``, a budget whose *total*,
+    last round included, stays within ``22.5 sqrt(N)`` (the bound without its log term, which
+    :class:`~qtrain.train.sinusoidal.QuantumWeightSearch` reports against): the search starts a
+    round while fewer than ``budget`` iterations are spent, and a round adds at most
+    ``ceil(sqrt(N)) - 1``, so it spends at most ``floor(22.5 sqrt(N))``.
+
+    Example:
+        >>> dh_budget(1024), dh_budget(1024, total=True)
+        (860, 690)
+    """
     N = int(num_states)
+    if total:
+        root = math.sqrt(N)
+        return max(1, math.floor(22.5 * root) - math.ceil(root) + 2)
     return math.ceil(22.5 * math.sqrt(N) + 1.4 * math.log2(max(N, 1)) ** 2)
 
 
@@ -315,7 +332,8 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
     iterations, then a measurement ``x`` (a marked state with probability ``sin^2((2j+1) theta)``,
     ``sin^2 theta = M/N``, uniform within each class). If ``c(x) < c(y)`` then ``y <- x`` and
     ``m <- 1``, else ``m <- min(lam m, sqrt(N))``. Stop once ``max_oracle_calls`` Grover
-    iterations are spent (default :func:`dh_budget`).
+    iterations are spent (default :func:`dh_budget`). With ``N = 1`` the initial draw is the
+    minimum and no round runs.
 
     Every problem of a batch (and every run) searches in one vectorised loop; the costs are sorted
     once, so a round costs ``O(log N)`` (the marked set is a prefix of the sorted order). Random
@@ -346,7 +364,7 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
         >>> int(res.index), float(res.value)
         (3, 0.5)
     """
-    c = _finite_costs(costs)
+    c = real_finite(costs)
     if not 1 < lam <= 4 / 3:
         raise ValueError(f"lam must lie in (1, 4/3], got {lam}")
     if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
@@ -355,7 +373,7 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
     budget = dh_budget(N) if max_oracle_calls is None else int(max_oracle_calls)
     if budget < 0:
         raise ValueError(f"max_oracle_calls must be >= 0, got {max_oracle_calls}")
-    seed = _seed(seed)
+    seed = resolve_seed(seed)
     flat = c.reshape(-1, N)
     P, K, dev = flat.shape[0], runs or 1, flat.device
     gen = torch.Generator().manual_seed(seed)
@@ -375,7 +393,11 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
     mscale = torch.ones(P, K, dtype=torch.float64, device=dev)
     calls = torch.zeros(P, K, dtype=torch.int64, device=dev)
     rounds = torch.zeros(P, K, dtype=torch.int64, device=dev)
-    active = torch.full((P, K), budget > 0, dtype=torch.bool, device=dev)
+    # Termination: for N >= 2, m > 1 after any round that does not improve (at most N - 1 do), so
+    # such a round draws j >= 1 with probability >= 1/2 and the calls reach the budget almost
+    # surely, after about 2 * budget rounds. For N = 1 every j is 0 (m <= sqrt(N) = 1), the budget
+    # would never be spent, and the initial draw is already the minimum: no rounds.
+    active = torch.full((P, K), budget > 0 and N > 1, dtype=torch.bool, device=dev)
     trace: list[dict[str, Any]] = []
     shape = (*batch, K) if runs else tuple(batch)
     while bool(active.any()):
@@ -405,47 +427,9 @@ def minimum_search(costs: Any, seed: int | None = None, max_oracle_calls: int | 
         rounds = rounds + active.to(torch.int64)
         active = active & (calls < budget)
     n = _num_qubits(N)
-    res = grover_iteration_resources(n, oracle).scaled(int(calls.max()))
-    res.measurements = n * int(rounds.max())
+    res = grover_iteration_resources(n, oracle).scaled(_most(calls))
+    res.measurements = n * _most(rounds)
     return MinimumSearchResult(
         index=y.reshape(shape), value=thr.reshape(shape), oracle_calls=calls.reshape(shape),
         success_probability=(1 - torch.exp(log_miss)).reshape(shape), found=(thr == cmin).reshape(shape),
         rounds=rounds.reshape(shape), trace=trace, resources=res, seed=seed)
-
-
-def phase_estimation_distribution(phases: Any, t: int) -> torch.Tensor:
-    r"""Exact outcome distribution of textbook phase estimation with ``t`` counting qubits.
-
-    For an eigenphase ``phi`` (in turns: ``U|u> = e^{2 pi i phi}|u>``), the counting register after
-    the controlled powers ``U^{2^j}`` and the inverse QFT reads ``m`` with probability
-
-    ``P(m | phi) = | 2^{-t} sum_{k=0}^{2^t - 1} exp(2 pi i k (phi - m / 2^t)) |^2``
-
-    (Nielsen & Chuang, Sec. 5.2; Cleve et al., quant-ph/9708016), computed here as one FFT per
-    phase in float64. For a diagonal unitary ``diag(e^{2 pi i phi_x})`` on a register in
-    superposition, the joint probability of ``(x, m)`` is ``|a_x|^2 P(m | phi_x)``.
-
-    Args:
-        phases: ``[K]`` (or any shape ``[...]``) real phases in turns.
-        t: counting qubits, ``t >= 1``.
-
-    Returns:
-        float64 tensor ``[..., 2^t]`` (``[len(phases), 2^t]`` for a vector), rows summing to 1.
-
-    Raises:
-        ValueError: ``t < 1`` (or not an integer, or above 24), non-finite phases.
-
-    Example:
-        >>> phase_estimation_distribution(torch.tensor([0.25]), 2)
-        tensor([[0., 1., 0., 0.]], dtype=torch.float64)
-    """
-    if isinstance(t, bool) or not isinstance(t, int | np.integer) or not 1 <= t <= 24:
-        raise ValueError(f"t must be an integer in [1, 24], got {t!r}")
-    phi = _finite_costs(torch.as_tensor(phases).reshape(-1) if torch.as_tensor(phases).dim() == 0
-                        else phases, "phases")
-    T = 2 ** int(t)
-    k = torch.arange(T, dtype=torch.float64, device=phi.device)
-    frac = torch.remainder(phi, 1.0)[..., None]
-    amps = torch.polar(torch.ones((), dtype=torch.float64, device=phi.device), 2 * math.pi * frac * k)
-    out = torch.fft.fft(amps, dim=-1).abs().pow(2) / T**2
-    return out

@@ -22,6 +22,7 @@ from qtrain._device import resolve_device
 
 __all__ = [
     "Statevector",
+    "apply_adjacent",
     "apply_diagonal",
     "apply_matrix",
     "check_memory",
@@ -94,13 +95,20 @@ def _axis(q: int, n: int) -> int:
     return 1 + (n - 1 - q)
 
 
-def _apply_adjacent(psi: torch.Tensor, n: int, U: torch.Tensor, q: int) -> torch.Tensor:
-    """``U`` (``2^k x 2^k``) on the adjacent qubits ``q..q+k-1`` of ``psi [B, 2^n]``.
+def apply_adjacent(psi: torch.Tensor, n: int, U: torch.Tensor, q: int) -> torch.Tensor:
+    """``U`` (``2^k x 2^k``) on the adjacent qubits ``q..q+k-1`` of ``psi [B, 2^n]``; a new tensor.
 
-    A product on ``[B 2^(n-q-k), 2^k, 2^q]``: with the block axis last (``q = 0``) or first (the
-    window at the top) one GEMM; with ``2^q >= 8`` a batched product; otherwise the block axis is
-    moved to the front (one copy), as batched products of tiny matrices are slow. A one-qubit gate
-    is elementwise.
+    ``psi'[a, :, i] = U psi[a, :, i]`` on the view ``[B 2^(n-q-k), 2^k, 2^q]``: with the block axis
+    last (``q = 0``) or first (the window at the top) one GEMM; with ``2^q >= 8`` a batched product;
+    otherwise the block axis is moved to the front (one copy), as batched products of tiny matrices
+    are slow. A one-qubit gate is elementwise. The kernel of uncontrolled gates on adjacent targets
+    and of fused blocks (:mod:`qtrain.quantum.fusion`).
+
+    Args:
+        psi: amplitudes ``[B, 2^n]``.
+        n: number of qubits.
+        U: ``[2^k, 2^k]`` matrix in ``psi``'s dtype and on its device.
+        q: the lowest target qubit (``U``'s least significant index bit).
     """
     k, B = U.shape[0].bit_length() - 1, psi.shape[0]
     A, inner = B * 2 ** (n - q - k), 2**q
@@ -124,7 +132,7 @@ def _apply_uncontrolled(psi: torch.Tensor, n: int, U: torch.Tensor, targets: tup
     k, B = len(targets), psi.shape[0]
     q0 = targets[0]
     if targets == tuple(range(q0, q0 + k)):
-        return _apply_adjacent(psi, n, U, q0)
+        return apply_adjacent(psi, n, U, q0)
     # General target set: contract the k axes, then move the output axes back in place.
     Ut = U.reshape([2] * (2 * k))  # axes: out_{k-1}..out_0, in_{k-1}..in_0
     view = psi.reshape([B] + [2] * n)
@@ -215,7 +223,7 @@ class Statevector:
             the device's free memory (the message says how many qubits fit).
 
     Example:
-        >>> from qtrain.quantum.circuit import gate_matrix
+        >>> from qtrain.quantum.gates import gate_matrix
         >>> sv = Statevector(2, device="cpu")
         >>> sv.apply(gate_matrix("h"), [0]).apply(gate_matrix("x"), [1], controls=[0]).probabilities()
         tensor([0.5000, 0.0000, 0.0000, 0.5000])

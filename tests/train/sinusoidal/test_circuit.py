@@ -1,5 +1,6 @@
-"""Gate-level blocks of the quantum sine circuit: each is a permutation, a diagonal or a unitary with
-the stated action, checked on every basis state of small registers."""
+"""Gate-level blocks of the quantum sine circuit (the DSinNN wiring; the generic arithmetic is tested in
+tests/quantum/test_arithmetic.py): each is a permutation, a diagonal or a unitary with the stated
+action, checked on every basis state of small registers."""
 
 import math
 
@@ -7,30 +8,11 @@ import pytest
 import torch
 
 from qtrain.nn import DSinNN, toy_dsinnn
-from qtrain.quantum import Circuit
-from qtrain.quantum.circuit import apply_gate
+from qtrain.quantum.arithmetic import from_twos, twos
+from qtrain.quantum.gates import apply_gate
 from qtrain.train.sinusoidal import QuantumWeightSearch, toy_data
 from qtrain.train.sinusoidal import circuit as sc
-
-
-def matrix(circ):
-    """The circuit's unitary, column b = image of basis state b (little-endian qubit order)."""
-    N = 2**circ.num_qubits
-    psi = torch.eye(N, dtype=torch.complex128)
-    for g in circ.gates:
-        psi = apply_gate(psi, circ.num_qubits, g)
-    return psi.T
-
-
-def assert_permutation(U):
-    assert torch.allclose(U.imag, torch.zeros_like(U.real), atol=1e-12)
-    R = U.real
-    assert torch.all((R.abs() < 1e-12) | ((R - 1).abs() < 1e-12))
-    assert torch.all(R.sum(0).sub(1).abs() < 1e-12) and torch.all(R.sum(1).sub(1).abs() < 1e-12)
-
-
-def image(U, b):
-    return int(U[:, b].abs().argmax())
+from tests.quantum.test_arithmetic import matrix
 
 
 def basis_images(circ, probes=2):
@@ -56,44 +38,6 @@ def field(v, reg):
     return sum(((v >> q) & 1) << i for i, q in enumerate(reg))
 
 
-def test_quarter_sine_uses_only_cnot_toffoli_and_matches_the_sine():
-    circ = Circuit.with_registers(x=3, z=2)
-    sc.quarter_sine(circ, list(circ["x"]), list(circ["z"]))
-    assert set(circ.count_ops()) <= {"cx", "ccx"}
-    U = matrix(circ)
-    assert_permutation(U)
-    for b in range(32):
-        xa, z = b & 7, b >> 3
-        a = (xa & 3) * (-1 if xa >> 2 else 1)
-        out = image(U, b)
-        assert out & 7 == xa
-        assert sc.from_twos((out >> 3) ^ z, 2) == round(math.sin(a * math.pi / 2))
-
-
-def test_lookup_is_a_self_inverse_permutation_with_the_table():
-    circ = Circuit.with_registers(a=3, z=3)
-    table = [5, 0, 3, 7, 1, 0, 2, 6]
-    sc.lookup(circ, list(circ["a"]), list(circ["z"]), lambda code: table[code])
-    U = matrix(circ)
-    assert_permutation(U)
-    assert torch.allclose(U @ U, torch.eye(64, dtype=U.dtype))
-    for b in range(64):
-        assert image(U, b) == (b & 7) | (((b >> 3) ^ table[b & 7]) << 3)
-
-
-@pytest.mark.parametrize("m", [1, 2, 3])
-def test_cuccaro_adder_adds_mod_2m_and_restores_the_carry(m):
-    circ = Circuit.with_registers(a=m, b=m, carry=1)
-    sc.cuccaro_add(circ, list(circ["a"]), list(circ["b"]), circ["carry"][0])
-    U = matrix(circ)
-    assert_permutation(U)
-    for b in range(2 ** (2 * m + 1)):
-        a_, b_, c_ = b & (2**m - 1), (b >> m) & (2**m - 1), b >> (2 * m)
-        out = image(U, b)
-        if c_ == 0:  # the adder's contract: carry ancilla clean in, clean out
-            assert out == a_ | (((a_ + b_) % 2**m) << m)
-
-
 def _spec(hidden, codes, targets, *, cost="count", t=2, scale=1.0, output=None, activation="ternary", k=2):
     model = DSinNN(1, [hidden], 1, weights="binary", activation=activation, output=output, scales=[1.0])
     x = torch.tensor(codes, dtype=torch.float64).mul(math.pi / 2 ** (k - 1)).unsqueeze(-1)
@@ -117,13 +61,13 @@ def test_network_block_is_a_permutation_computing_the_model(output, activation, 
     circ = spec.new_circuit()
     pred_reg = circ["out"] if spec.ternary_out else circ["acc"]
     for p in range(3):
-        images = basis_images(sc.network_block(spec, spec.new_circuit(), p))
+        images = basis_images(sc.network_block(spec, p))
         for wi in range(4):  # w register = qubits 0, 1; every other register starts at 0
             out = int(images[wi])
             assert out & 3 == wi
             wts = torch.tensor([[1.0 if (wi >> j) & 1 else -1.0] for j in range(2)], dtype=torch.float64)
             expect = int(model.forward_with([wts], x[p:p + 1], quantized=True).item())
-            assert sc.from_twos(field(out, pred_reg), len(pred_reg)) == expect
+            assert from_twos(field(out, pred_reg), len(pred_reg)) == expect
 
 
 def test_data_pass_is_diagonal_with_the_cost_phase_and_clean_ancillas():
@@ -138,30 +82,20 @@ def test_data_pass_is_diagonal_with_the_cost_phase_and_clean_ancillas():
         assert float(out[wi].abs().pow(2).sum() - out[wi, wi].abs() ** 2) < 1e-12
 
 
-def test_loss_phase_threshold_and_diffusion_are_the_stated_unitaries():
+def test_loss_phase_and_threshold_are_the_stated_diagonals():
     _, _, _, spec = _spec(2, [1, 3], [1, -1], cost="mse", t=2)
-    circ = spec.new_circuit()
-    sc.loss_phase(spec, circ, 1, None)
+    circ = sc.loss_phase(spec, 1)
     assert [g.name for g in circ.gates] == ["diagonal"]
     acc = list(circ["acc"])
-    codes = [sum(((sc.twos(v, len(acc)) >> i) & 1) << q for i, q in enumerate(acc)) for v in range(-4, 4)]
+    codes = [sum(((twos(v, len(acc)) >> i) & 1) << q for i, q in enumerate(acc)) for v in range(-4, 4)]
     out = run_basis(circ, codes)
     for r, (v, code) in enumerate(zip(range(-4, 4), codes, strict=True)):
         want = torch.polar(torch.tensor(1.0, dtype=torch.float64),
                            torch.tensor(2 * math.pi * min((v + 1) ** 2, 1) / 4, dtype=torch.float64))
         assert abs(out[r, code] - want) < 1e-12 and float(out[r].abs().sum()) == pytest.approx(1.0)
-    c = Circuit.with_registers(pe=3)
-    sc.threshold_oracle(c, list(c["pe"]), lambda m: m >= 5)
+    c = sc.threshold_oracle(3, lambda m: m >= 5)
+    assert list(c.registers) == ["pe"]
     assert torch.allclose(matrix(c), torch.diag(torch.tensor([1, 1, 1, 1, 1, -1, -1, -1], dtype=torch.complex128)))
-    d = Circuit.with_registers(w=3)
-    sc.diffusion(d, list(d["w"]))
-    s = torch.full((8, 1), 8**-0.5, dtype=torch.complex128)
-    assert torch.allclose(matrix(d), -(2 * s @ s.T - torch.eye(8, dtype=torch.complex128)), atol=1e-12)
-    q = Circuit.with_registers(pe=3)
-    sc.inverse_qft(q, list(q["pe"]))
-    j = torch.arange(8, dtype=torch.float64)
-    F = torch.polar(torch.ones(8, 8, dtype=torch.float64), -2 * math.pi * torch.outer(j, j) / 8) / 8**0.5
-    assert torch.allclose(matrix(q), F, atol=1e-12)
 
 
 def test_toy_reproduces_the_published_pe_marginal_and_one_grover_step():

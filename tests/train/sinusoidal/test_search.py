@@ -7,9 +7,9 @@ import torch
 
 from qtrain.data import random_instance as teacher_instance
 from qtrain.nn import DSinNN, binary_dsinnn, deep_dsinnn, toy_dsinnn
-from qtrain.quantum import minimum_search
+from qtrain.quantum import dh_budget, minimum_search
 from qtrain.quantum.resources import get_profile, projected_time
-from qtrain.train.sinusoidal import QuantumWeightSearch, brute_force_search, dh_bound_budget, toy_data
+from qtrain.train.sinusoidal import QuantumWeightSearch, brute_force_search, toy_data
 from qtrain.train.sinusoidal import search as search_module
 
 
@@ -42,13 +42,32 @@ def test_search_returns_the_brute_force_minimum_within_the_bound(seed):
     assert r.loss == pytest.approx(bf.loss, abs=1e-12) and r.found
     assert r.success_probability >= 0.9
     assert r.oracle_calls <= 22.5 * math.sqrt(2**r.weight_qubits)
-    assert r.oracle_calls >= dh_bound_budget(2**r.weight_qubits)  # the search spends its budget
+    assert r.oracle_calls >= dh_budget(2**r.weight_qubits, total=True)  # the search spends its budget
 
 
-def test_dh_bound_budget_never_lets_the_calls_pass_the_bound():
-    for N in (2, 4, 64, 2**20):
-        b = dh_bound_budget(N)
-        assert b - 1 + math.ceil(math.sqrt(N)) - 1 <= 22.5 * math.sqrt(N)
+def test_run_searches_with_the_durr_hoyer_solver_and_replays_its_trace(monkeypatch):
+    calls = []
+    real = search_module.get_search_solver
+
+    def recording(name, **kwargs):
+        solver = real(name, **kwargs)
+        search = solver.search
+
+        def spy(costs, **params):
+            res = search(costs, **params)
+            calls.append((name, params, res))
+            return res
+
+        solver.search = spy
+        return solver
+
+    monkeypatch.setattr(search_module, "get_search_solver", recording)
+    x, y = toy_data(discrete=True)
+    r = QuantumWeightSearch(toy_dsinnn(), x, y, cost="count", t=2, cost_scale=0.5, levels=[-1, 1]).run(seed=4)
+    (name, params, res), = calls
+    assert name == "durr-hoyer" and params == {"seed": 4, "max_oracle_calls": dh_budget(4, total=True)}
+    assert r.index == int(res.index) and r.oracle_calls == res.info["oracle_calls"]
+    assert r.trace is res.raw.trace and r.semantic_success_probability == res.info["success_probability"]
 
 
 @pytest.mark.parametrize("seed,cost,cap", [(0, "count", None), (1, "count", None), (2, "mse", 1), (3, "count", None)])

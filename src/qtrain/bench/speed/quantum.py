@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task, speed_bar_chart
+from qtrain.bench.speed.grover_bandwidth import measure_grover_iteration
 
 __all__ = ["QuantumSpeed"]
 
@@ -203,8 +204,6 @@ class QuantumSpeed(Benchmark):
             return _part_b(method, p["n"], p["layers"], task.seed)
         if method == "skipped":
             return {"note": "part (c) needs CUDA: run `qtrain bench run quantum-speed --device cuda`"}
-        from qtrain.quantum.grover_kernel import measure_grover_iteration
-
         return measure_grover_iteration(p["n"], cfg.device)
 
     def summary_extra(self, summary: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

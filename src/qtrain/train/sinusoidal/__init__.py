@@ -23,7 +23,6 @@ from qtrain.train.sinusoidal.search import (
     BYTES_PER_CONFIG,
     QuantumSearchResult,
     QuantumWeightSearch,
-    dh_bound_budget,
 )
 
 __all__ = [
@@ -36,7 +35,6 @@ __all__ = [
     "brute_force_search",
     "config_weights",
     "deep_data",
-    "dh_bound_budget",
     "enumerate_losses",
     "gd_train",
     "point_errors",

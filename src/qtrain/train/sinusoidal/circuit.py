@@ -1,4 +1,4 @@
-"""Gate-level quantum training circuit of a discrete sinusoidal network.
+"""Gate-level quantum training circuit of a discrete sinusoidal network: the DSinNN-specific wiring.
 
 The network: a :class:`~qtrain.nn.DSinNN` with one input, one hidden layer of ``H`` neurons, binary
 weights {-1, +1} (one qubit each), integer-valued sine outputs, a plain-sum readout and an optional
@@ -9,17 +9,18 @@ sign-magnitude (magnitude bits, then the sign bit), ``s`` one neuron's output an
 sum (two's complement, same width), ``carry`` (the adder's ancilla), ``out`` (the ternary output,
 when the net has one) and ``pe`` (phase estimation, ``t`` qubits).
 
-Blocks, each a reversible circuit checked in the tests:
+The generic blocks come from :mod:`qtrain.quantum.arithmetic` (the quarter-turn sine
+:func:`~qtrain.quantum.arithmetic.quarter_sine` from CNOTs and Toffolis, the QROM
+:func:`~qtrain.quantum.arithmetic.lookup` for other sines and the ternary output, the Cuccaro adder
+:func:`~qtrain.quantum.arithmetic.cuccaro_add`) and :mod:`qtrain.quantum.builders` (diffusion, the
+inverse QFT). This module wires them to the network, each block a new circuit over the spec's
+registers, checked in the tests:
 
-* :func:`quarter_sine` -- ``|a>|z> -> |a>|z XOR sin(a pi/2)>`` from CNOTs and Toffolis alone: the
-  low magnitude bit of ``a`` is the magnitude of the sine, ``sign(a) XOR a_1`` its sign.
-* :func:`lookup` -- the general reversible table ``|a>|z> -> |a>|z XOR f(a)>`` (a QROM of
-  multi-controlled X gates).
-* :func:`cuccaro_add` -- ``|s>|acc>|0> -> |s>|acc + s mod 2^m>|0>`` (Cuccaro et al.,
-  arXiv:quant-ph/0410184), a permutation.
-* :func:`loss_phase` -- diagonal: ``exp(2 pi i * 2^j * scale * c_p(v) / 2^t)`` on prediction ``v``.
+* :func:`network_block` -- the prediction on one training point into ``acc`` (and ``out``);
+* :func:`loss_phase` -- diagonal: ``exp(2 pi i * 2^j * scale * c_p(v) / 2^t)`` on prediction ``v``;
+* :func:`data_pass`, :func:`phase_estimation_circuit` -- the cost unitary and its phase estimation;
 * :func:`threshold_oracle` -- diagonal sign flip of the phase-estimation outcomes that beat a
-  threshold; :func:`diffusion` and :func:`inverse_qft` come from :mod:`qtrain.quantum.builders`.
+  threshold; :func:`oracle_circuit`, :func:`grover_step`, :func:`grover_circuit`.
 
 References:
     Wen, Huang, Dahlsten, arXiv:2410.22016; Cuccaro et al., arXiv:quant-ph/0410184;
@@ -29,86 +30,17 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from qtrain.nn.sinusoidal import DSinNN
 from qtrain.quantum import Circuit, builders
+from qtrain.quantum.arithmetic import cuccaro_add, from_twos, lookup, quarter_sine, sign_magnitude, twos
 
-__all__ = ["SineCircuitSpec", "cuccaro_add", "diffusion", "grover_circuit", "grover_step", "inverse_qft", "lookup",
-           "loss_phase", "network_block", "oracle_circuit", "phase_estimation_circuit", "quarter_sine",
-           "threshold_oracle", "twos", "sign_magnitude"]
-
-
-def twos(v: int, width: int) -> int:
-    """Two's-complement code of ``v`` in ``width`` bits."""
-    return v % (1 << width)
-
-
-def from_twos(code: int, width: int) -> int:
-    return code - (1 << width) if code >> (width - 1) else code
-
-
-def sign_magnitude(a: int, mag_bits: int) -> int:
-    """Sign-magnitude code of ``a``: magnitude in the low ``mag_bits`` bits, then the sign bit."""
-    if abs(a) >= 1 << mag_bits:
-        raise ValueError(f"|a| = {abs(a)} needs more than {mag_bits} magnitude bits")
-    return abs(a) | ((a < 0) << mag_bits)
-
-
-def _flip_to(circ: Circuit, qubits: Sequence[int], code: int) -> None:
-    """X on the qubits whose bit in ``code`` is 0 (turns 'equals code' into 'all ones')."""
-    for i, q in enumerate(qubits):
-        if not (code >> i) & 1:
-            circ.x(q)
-
-
-def lookup(circ: Circuit, address: Sequence[int], target: Sequence[int], table: Callable[[int], int]) -> Circuit:
-    """Reversible table lookup ``|a>|z> -> |a>|z XOR table(a)>`` (a QROM): for every address value
-    with a non-zero entry, one multi-controlled X per set bit of the entry. Self-inverse."""
-    for code in range(1 << len(address)):
-        val = table(code)
-        if val == 0:
-            continue
-        if val >> len(target):
-            raise ValueError(f"table value {val} does not fit the {len(target)}-qubit target")
-        _flip_to(circ, address, code)
-        for i, q in enumerate(target):
-            if (val >> i) & 1:
-                circ.mcx(list(address), q)
-        _flip_to(circ, address, code)
-    return circ
-
-
-def quarter_sine(circ: Circuit, angle: Sequence[int], target: Sequence[int]) -> Circuit:
-    """``|a>|z> -> |a>|z XOR code(sin(a pi / 2))>`` for a sign-magnitude angle register ``angle``
-    (magnitude bits then sign bit, at least two magnitude bits) and a two's-complement target:
-    ``z_0 ^= a_0``; ``z_i ^= a_0 (sign XOR a_1)`` for ``i >= 1``. CNOTs and Toffolis only."""
-    if len(angle) < 3:
-        raise ValueError("quarter_sine needs at least two magnitude bits and a sign bit")
-    a0, a1, sign = angle[0], angle[1], angle[-1]
-    circ.cx(a0, target[0])
-    circ.cx(a1, sign)
-    for q in target[1:]:
-        circ.ccx(a0, sign, q)
-    circ.cx(a1, sign)
-    return circ
-
-
-def cuccaro_add(circ: Circuit, a: Sequence[int], b: Sequence[int], carry: int) -> Circuit:
-    """Ripple-carry adder ``|a>|b>|0> -> |a>|a + b mod 2^m>|0>`` (Cuccaro et al.,
-    arXiv:quant-ph/0410184): MAJ gates up the register, UMA gates down; 2m Toffolis."""
-    if len(a) != len(b) or not a:
-        raise ValueError(f"a and b need the same positive width, got {len(a)} and {len(b)}")
-    m = len(a)
-    prev = [carry, *a[:-1]]
-    for i in range(m):  # MAJ(prev_i, b_i, a_i)
-        circ.cx(a[i], b[i]).cx(a[i], prev[i]).ccx(prev[i], b[i], a[i])
-    for i in reversed(range(m)):  # UMA(prev_i, b_i, a_i)
-        circ.ccx(prev[i], b[i], a[i]).cx(a[i], prev[i]).cx(prev[i], b[i])
-    return circ
+__all__ = ["SineCircuitSpec", "data_pass", "grover_circuit", "grover_step", "loss_phase", "network_block",
+           "oracle_circuit", "phase_estimation_circuit", "spec_from_model", "threshold_oracle"]
 
 
 @dataclass(frozen=True)
@@ -197,50 +129,63 @@ def spec_from_model(model: DSinNN, x: torch.Tensor, y: torch.Tensor, *, angle_bi
                            model.output == "ternary", cost, cap, t, scale)
 
 
-def network_block(spec: SineCircuitSpec, circ: Circuit, p: int) -> Circuit:
-    """Compute the network's prediction on point ``p`` into ``acc`` (and ``out``): load ``a_p`` into
-    ``x`` (X gates), then per neuron ``j``: flip the sign of ``x`` when ``w_j = 0`` (weight -1), look
-    up the sine into ``s``, restore the sign, add ``s`` into ``acc``, and clear ``s`` by the same lookup."""
+def _sine_block(spec: SineCircuitSpec) -> Circuit:
+    """One neuron's sine of ``x`` into ``s`` (registers ``angle``, ``target``): the quarter-turn
+    circuit for ternary sines on the pi/2 grid, else a QROM of the precomputed table."""
+    if spec.angle_bits == 2 and spec.amp == 1:
+        return quarter_sine(spec.mag_bits + 1, spec.acc_bits)
+    return lookup([twos(v, spec.acc_bits) for v in spec.table], target_bits=spec.acc_bits)
+
+
+def _ternary(code: int, width: int) -> int:
+    """Two-bit two's-complement code of the sign of the ``width``-bit two's-complement ``code``."""
+    v = from_twos(code, width)
+    return twos(int(math.copysign(1, v)) if v else 0, 2)
+
+
+def network_block(spec: SineCircuitSpec, p: int) -> Circuit:
+    """The network's prediction on point ``p`` computed into ``acc`` (and ``out``), over the spec's
+    registers: load ``a_p`` into ``x`` (X gates), then per neuron ``j``: flip the sign of ``x`` when
+    ``w_j = 0`` (weight -1), look up the sine into ``s``, restore the sign, add ``s`` into ``acc``,
+    and clear ``s`` by the same lookup."""
+    circ = spec.new_circuit()
     w, x, s, acc, carry = (circ[r] for r in ("w", "x", "s", "acc", "carry"))
-    mb, ab = spec.mag_bits, spec.acc_bits
-    code = sign_magnitude(spec.codes[p], mb)
+    code = sign_magnitude(spec.codes[p], spec.mag_bits)
     for i, q in enumerate(x):  # load the classical input: X where the code has a 1
         if (code >> i) & 1:
             circ.x(q)
+    # built once per point and placed twice per neuron: composing a block is cheaper than building it
+    sine, xs = _sine_block(spec), [*x, *s]
+    adder, sa = cuccaro_add(spec.acc_bits), [*s, *acc, carry[0]]
 
     def neuron_lookup(j: int) -> None:
         circ.cx(w[j], x[-1]).x(x[-1])
-        if spec.angle_bits == 2 and spec.amp == 1:
-            quarter_sine(circ, list(x), list(s))
-        else:
-            lookup(circ, list(x), list(s), lambda c: twos(spec.table[c], ab))
+        circ.compose(sine, xs)
         circ.x(x[-1]).cx(w[j], x[-1])
 
     for j in range(spec.hidden):
         neuron_lookup(j)
-        cuccaro_add(circ, list(s), list(acc), carry[0])
+        circ.compose(adder, sa)
         neuron_lookup(j)
     if spec.ternary_out:
-        lookup(circ, list(acc), list(circ["out"]),
-               lambda c: twos(int(math.copysign(1, from_twos(c, ab))) if from_twos(c, ab) else 0, 2))
+        ab = spec.acc_bits
+        circ.compose(lookup([_ternary(c, ab) for c in range(1 << ab)], target_bits=2), [*acc, *circ["out"]])
     return circ
 
 
-def _prediction(spec: SineCircuitSpec, circ: Circuit) -> tuple[list[int], int]:
-    reg = circ["out"] if spec.ternary_out else circ["acc"]
-    return list(reg), len(reg)
-
-
-def loss_phase(spec: SineCircuitSpec, circ: Circuit, p: int, control: int | None, power: int = 1) -> Circuit:
+def loss_phase(spec: SineCircuitSpec, p: int, control: int | None = None, power: int = 1) -> Circuit:
     """Diagonal ``exp(2 pi i * power * scale * c_p(v) / 2^t)`` on the prediction register ``v``
-    (controlled by ``control``, a phase-estimation qubit)."""
-    qubits, width = _prediction(spec, circ)
+    (``out`` for a ternary output, else ``acc``), over the spec's registers, controlled by
+    ``control`` (a phase-estimation qubit) when given."""
+    circ = spec.new_circuit()
+    reg = circ["out"] if spec.ternary_out else circ["acc"]
+    width = len(reg)
     angles = [2 * math.pi * power * spec.scale * spec.point_cost(p, from_twos(c, width)) / 2**spec.t
               for c in range(1 << width)]
     if control is None:
-        return circ.phase(angles, qubits, label=f"loss_phase[{p}]")
-    return circ.add("diagonal", qubits, [control], (), torch.polar(torch.ones(len(angles), dtype=torch.float64),
-                                                                     torch.tensor(angles, dtype=torch.float64)),
+        return circ.phase(angles, reg, label=f"loss_phase[{p}]")
+    return circ.add("diagonal", reg, [control], (), torch.polar(torch.ones(len(angles), dtype=torch.float64),
+                                                                 torch.tensor(angles, dtype=torch.float64)),
                     label=f"loss_phase[{p}]")
 
 
@@ -249,17 +194,11 @@ def data_pass(spec: SineCircuitSpec, control: int | None = None, power: int = 1)
     loss phase, uncompute. ``U |w>|0> = exp(2 pi i scale C(w) / 2^t) |w>|0>``."""
     circ = spec.new_circuit()
     for p in range(len(spec.codes)):
-        block = network_block(spec, spec.new_circuit(), p)
+        block = network_block(spec, p)
         circ.compose(block)
-        loss_phase(spec, circ, p, control, power)
+        circ.compose(loss_phase(spec, p, control, power))
         circ.compose(block.inverse())
     return circ
-
-
-def inverse_qft(circ: Circuit, qubits: Sequence[int]) -> Circuit:
-    """Inverse QFT ``|y> -> 2^(-t/2) sum_m exp(-2 pi i y m / 2^t) |m>`` on ``qubits`` (``qubits[0]`` least
-    significant), composed from :func:`qtrain.quantum.builders.inverse_qft`."""
-    return circ.compose(builders.inverse_qft(len(qubits)), list(qubits))
 
 
 def phase_estimation_circuit(spec: SineCircuitSpec, repeat: bool = True) -> Circuit:
@@ -280,37 +219,33 @@ def phase_estimation_circuit(spec: SineCircuitSpec, repeat: bool = True) -> Circ
                 circ.compose(rep)
     else:
         for p in range(len(spec.codes)):
-            block = network_block(spec, spec.new_circuit(), p)
+            block = network_block(spec, p)
             circ.compose(block)
             for j, q in enumerate(pe):
-                loss_phase(spec, circ, p, q, power=2**j)
+                circ.compose(loss_phase(spec, p, q, power=2**j))
             circ.compose(block.inverse())
-    return inverse_qft(circ, pe)
+    return circ.compose(builders.inverse_qft(spec.t), pe)
 
 
-def threshold_oracle(circ: Circuit, pe: Sequence[int], marked: Callable[[int], bool]) -> Circuit:
-    """Diagonal ``(-1)^[marked(m)]`` on the phase-estimation outcome ``m``."""
-    circ.diagonal([(-1.0 if marked(m) else 1.0) for m in range(1 << len(pe))], list(pe), label="threshold")
-    return circ
+def threshold_oracle(t: int, marked: Callable[[int], bool]) -> Circuit:
+    """Diagonal ``(-1)^[marked(m)]`` on the phase-estimation outcome ``m``: register ``pe`` of
+    ``t`` qubits."""
+    circ = Circuit.with_registers(pe=t)
+    return circ.diagonal([(-1.0 if marked(m) else 1.0) for m in range(1 << t)], circ["pe"], label="threshold")
 
 
 def oracle_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool], repeat: bool = True) -> Circuit:
     """One oracle call: phase estimation, threshold sign flip, uncomputation (inverse phase estimation)."""
     pe = phase_estimation_circuit(spec, repeat)
     circ = spec.new_circuit().compose(pe)
-    threshold_oracle(circ, list(circ["pe"]), marked)
+    circ.compose(threshold_oracle(spec.t, marked), circ["pe"])
     return circ.compose(pe.inverse())
-
-
-def diffusion(circ: Circuit, qubits: Sequence[int]) -> Circuit:
-    """Grover diffusion ``I - 2|s><s|`` on ``qubits`` (:func:`qtrain.quantum.builders.diffusion`)."""
-    return circ.compose(builders.diffusion(len(qubits)), list(qubits))
 
 
 def grover_step(spec: SineCircuitSpec, marked: Callable[[int], bool], repeat: bool = True) -> Circuit:
     """One Grover iteration: the oracle (:func:`oracle_circuit`), then diffusion on ``w``."""
     step = oracle_circuit(spec, marked, repeat)
-    return diffusion(step, list(step["w"]))
+    return step.compose(builders.diffusion(spec.hidden), step["w"])
 
 
 def grover_circuit(spec: SineCircuitSpec, marked: Callable[[int], bool], iterations: int,

@@ -14,8 +14,9 @@ squared-error bucket; the search minimises it).
 
 :class:`QuantumWeightSearch` runs this at two levels: ``"semantic"`` (costs by vectorised
 enumeration, the exact phase-estimation outcome distribution per configuration, Durr-Hoyer on the
-weight register's amplitudes via :func:`qtrain.quantum.minimum_search`) and ``"gate"`` (the same
-schedule replayed on the full gate-level circuit on the statevector engine, for instances that fit).
+weight register's amplitudes by the ``durr-hoyer`` search solver, :func:`qtrain.quantum.minimum_search`)
+and ``"gate"`` (the same schedule replayed on the full gate-level circuit on the statevector engine,
+for instances that fit).
 
 References:
     Wen, Huang, Dahlsten, arXiv:2410.22016; Durr & Hoyer, arXiv:quant-ph/9607014;
@@ -34,26 +35,25 @@ import torch
 
 from qtrain._device import resolve_device
 from qtrain.nn.sinusoidal import DSinNN
-from qtrain.quantum import Statevector, minimum_search, phase_estimation_distribution
+from qtrain.quantum import (
+    Circuit,
+    Statevector,
+    builders,
+    dh_budget,
+    get_search_solver,
+    phase_estimation_distribution,
+)
 from qtrain.quantum.resources import Resources, get_profile
 from qtrain.quantum.statevector import free_memory_bytes
 from qtrain.train.sinusoidal import circuit as sc
 from qtrain.train.sinusoidal.classical import config_weights, enumerate_losses
 
-__all__ = ["BYTES_PER_CONFIG", "QuantumSearchResult", "QuantumWeightSearch", "dh_bound_budget"]
+__all__ = ["BYTES_PER_CONFIG", "QuantumSearchResult", "QuantumWeightSearch"]
 
 # bytes per configuration of the semantic search: costs (float64), sorted costs, sort order (int64),
 # enumeration and sort workspace.
 BYTES_PER_CONFIG = 48
 _GATE_LEVEL_MAX_QUBITS = 22
-
-
-def dh_bound_budget(num_states: int) -> int:
-    """Grover-iteration budget that keeps the total within the Durr-Hoyer bound ``22.5 sqrt(N)``:
-    the search stops starting rounds at the budget, and its last round adds at most
-    ``ceil(sqrt(N)) - 1`` iterations, so the budget is ``floor(22.5 sqrt(N)) - ceil(sqrt(N)) + 2``."""
-    root = math.sqrt(num_states)
-    return max(1, math.floor(22.5 * root) - math.ceil(root) + 2)
 
 
 @dataclass
@@ -120,8 +120,9 @@ class QuantumWeightSearch:
         angle_bits: ``k`` of the input grid.
         level: ``"semantic"`` or ``"gate"`` (replays the same schedule on the gate-level circuit).
         profile: hardware profile for the projected time.
-        max_oracle_calls: Durr-Hoyer budget of Grover iterations (default :func:`dh_bound_budget`: the
-            total stays within the Durr-Hoyer bound ``22.5 sqrt(N_w)``).
+        max_oracle_calls: Durr-Hoyer budget of Grover iterations (default
+            ``qtrain.quantum.dh_budget(N_w, total=True)``: the total stays within the Durr-Hoyer
+            bound ``22.5 sqrt(N_w)``).
         chunk_size: configurations per enumeration pass.
         device: "auto", "cpu" or "cuda" (semantic level).
 
@@ -243,21 +244,24 @@ class QuantumWeightSearch:
         return (-outcome if self.cost == "count" else outcome).double()
 
     def run(self, seed: int = 0) -> QuantumSearchResult:
-        """Durr-Hoyer minimum search on the weight register; returns a :class:`QuantumSearchResult`."""
+        """Durr-Hoyer minimum search on the weight register (the ``durr-hoyer`` search solver of
+        :func:`qtrain.quantum.get_search_solver`); returns a :class:`QuantumSearchResult`."""
         t0 = time.perf_counter()
         t, outcome, marginal = self.pe_outcomes()
         obj = self._objective(outcome)
         del outcome
-        budget = dh_bound_budget(obj.numel()) if self.max_oracle_calls is None else int(self.max_oracle_calls)
+        budget = dh_budget(obj.numel(), total=True) if self.max_oracle_calls is None else int(self.max_oracle_calls)
+        solver = get_search_solver("durr-hoyer")
         try:
-            res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
+            found = solver.search(obj, seed=seed, max_oracle_calls=budget)
         except RuntimeError as err:  # a search kernel without this device's support: same search on CPU
             if obj.device.type == "cpu" or "device" not in str(err):
                 raise
             obj = obj.cpu()
-            res = minimum_search(obj, seed=seed, max_oracle_calls=budget)
+            found = solver.search(obj, seed=seed, max_oracle_calls=budget)
+        res = found.raw  # the MinimumSearchResult: its trace is what the gate level replays
         self.search_device = str(obj.device)
-        index, calls = int(res.index), int(res.oracle_calls)
+        index, calls = int(found.index), int(res.oracle_calls)
         sem_p = float(res.success_probability)
         p = sem_p
         if self.level == "gate":
@@ -291,11 +295,16 @@ class QuantumWeightSearch:
             spec = self.circuit_spec(t)
         except ValueError as err:
             return None, str(err)
-        one_pass = sc.data_pass(spec, control=spec.new_circuit()["pe"][0]).resources()
-        qft = sc.inverse_qft(spec.new_circuit(), spec.new_circuit()["pe"]).resources()
-        thr = sc.threshold_oracle(spec.new_circuit(), spec.new_circuit()["pe"], lambda m: m == 0).resources()
-        hs = spec.new_circuit().h(spec.new_circuit()["pe"]).resources()
-        diff = sc.diffusion(spec.new_circuit(), spec.new_circuit()["w"]).resources()
+        pe, w = spec.new_circuit()["pe"], spec.new_circuit()["w"]
+
+        def on_spec(block: Circuit, qubits: Any) -> Resources:  # a block's resources inside the full circuit
+            return spec.new_circuit().compose(block, qubits).resources()
+
+        one_pass = sc.data_pass(spec, control=pe[0]).resources()
+        qft = on_spec(builders.inverse_qft(spec.t), pe)
+        thr = on_spec(sc.threshold_oracle(spec.t, lambda m: m == 0), pe)
+        hs = spec.new_circuit().h(pe).resources()
+        diff = on_spec(builders.diffusion(spec.hidden), w)
         oracle = one_pass.scaled(2 * (2**t - 1)) + qft.scaled(2) + hs.scaled(2) + thr
         total: Resources = (oracle + diff).scaled(max(calls, 1))
         total.qubits, total.oracle_calls = spec.num_qubits, calls
