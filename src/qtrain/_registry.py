@@ -89,3 +89,20 @@ class LazyRegistry(dict):
             raise ValueError(f"unknown {self.kind} {name!r}; choose one of {self.names()}")
         module, attr = target.split(":", 1)
         return functools.reduce(getattr, attr.strip().split("."), importlib.import_module(module.strip()))
+
+    def make(self, name: Any, base: type, **kwargs: Any) -> Any:
+        """An instance of ``base``: ``name`` itself when it already is one (``kwargs`` must then be
+        empty), else the class registered as ``name`` constructed with ``kwargs``.
+
+        Raises:
+            ValueError: an unknown name, or keywords given with an instance.
+            TypeError: ``name`` is neither a string nor a ``base``.
+        """
+        if isinstance(name, base):
+            if kwargs:
+                raise ValueError(f"keywords {sorted(kwargs)} cannot be applied to an existing {self.kind} "
+                                 f"instance {name!r}; pass them to its constructor")
+            return name
+        if not isinstance(name, str):
+            raise TypeError(f"{self.kind} must be a name or a {base.__name__}, got {type(name).__name__}")
+        return self.load(name)(**kwargs)

@@ -276,8 +276,8 @@ def get_linear_solver(name: str | LinearSolver, **kwargs: Any) -> LinearSolver:
     to a quantum or classical child). A :class:`LinearSolver` instance passes through.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message lists the known ones), or keywords given with an
+            instance.
+        TypeError: ``name`` is neither a string nor a ``LinearSolver``.
     """
-    if isinstance(name, LinearSolver):
-        return name
-    return _REGISTRY.load(name)(**kwargs)
+    return _REGISTRY.make(name, LinearSolver, **kwargs)

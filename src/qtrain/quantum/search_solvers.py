@@ -270,11 +270,4 @@ def get_search_solver(name: str | SearchSolver, **kwargs: Any) -> SearchSolver:
             instance.
         TypeError: ``name`` is neither a string nor a ``SearchSolver``; an unknown parameter.
     """
-    if isinstance(name, SearchSolver):
-        if kwargs:
-            raise ValueError(f"keywords {sorted(kwargs)} cannot be applied to an existing search solver "
-                             f"instance {name!r}; pass them to its constructor")
-        return name
-    if not isinstance(name, str):
-        raise TypeError(f"search solver must be a name or a SearchSolver, got {type(name).__name__}")
-    return _REGISTRY.load(name)(**kwargs)
+    return _REGISTRY.make(name, SearchSolver, **kwargs)

@@ -49,11 +49,4 @@ def get_sampler(name: str | QUBOSampler, **kwargs: Any) -> QUBOSampler:
             instance.
         TypeError: ``name`` is neither a string nor a ``QUBOSampler``.
     """
-    if isinstance(name, QUBOSampler):
-        if kwargs:
-            raise ValueError(f"keywords {sorted(kwargs)} cannot be applied to an existing sampler "
-                             f"instance {name!r}; pass them to its constructor")
-        return name
-    if not isinstance(name, str):
-        raise TypeError(f"sampler must be a name or a QUBOSampler, got {type(name).__name__}")
-    return _REGISTRY.load(name)(**kwargs)
+    return _REGISTRY.make(name, QUBOSampler, **kwargs)
