@@ -29,6 +29,7 @@ __all__ = [
     "SEED_BOUND",
     "TIMING_KEYS",
     "SolveContext",
+    "peer_seed",
     "Stopwatch",
     "resolve_seed",
     "stage_timing",
@@ -65,6 +66,27 @@ def resolve_seed(seed: Any) -> int:
     if not 0 <= int(seed) < SEED_BOUND:
         raise ValueError(f"seed must lie in [0, 2**32), got {seed}")
     return int(seed)
+
+
+def peer_seed(seed: int, bound: int) -> int:
+    """The seed an adapter hands to a peer library that accepts seeds in ``[0, bound)``:
+    ``seed mod bound``.
+
+    qtrain's seeds lie in ``[0, 2**32)`` (:func:`resolve_seed`); some peers take fewer
+    (dwave-samplers' simulated annealing: ``[0, 2**31)``). The reduction is deterministic, so the
+    same qtrain seed always gives the same peer seed; seeds that differ by a multiple of ``bound``
+    give the same samples. Adapters record the peer's seed in ``info["peer_seed"]``.
+
+    Raises:
+        ValueError: a ``bound`` that is not a positive integer.
+
+    Example:
+        >>> peer_seed(2**31 + 5, 2**31)
+        5
+    """
+    if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
+        raise ValueError(f"bound must be a positive integer, got {bound!r}")
+    return int(seed) % bound
 
 
 @dataclass(frozen=True)

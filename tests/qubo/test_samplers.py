@@ -148,7 +148,8 @@ def test_compiled_preparation_matches_torch_beta_range_and_couplings():
 
 def test_non_finite_entries_are_found_even_when_the_sum_is_finite_or_overflows():
     big = torch.full((3, 3), 1e308, dtype=torch.float64)  # finite entries whose sum overflows
-    QUBO(big)
+    with pytest.raises(ValueError, match="overflow float64"):  # issue 13: energies would be inf
+        QUBO(big)
     bad = torch.zeros(3, 3)
     bad[1, 2] = float("nan")
     with pytest.raises(ValueError, match="Q must be finite"):

@@ -14,10 +14,14 @@ def real_finite(values: Any, name: str = "costs") -> torch.Tensor:
     allowed), on its device.
 
     Raises:
-        ValueError: a bool, complex or other non-real dtype, fewer than one dimension, ``N = 0``,
+        ValueError: something that is not numeric (a string, a ragged list), a bool, complex or
+            other non-real dtype, fewer than one dimension, ``N = 0``,
             or a NaN or infinite entry (naming ``name``).
     """
-    c = torch.as_tensor(values)
+    try:
+        c = torch.as_tensor(values)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{name} must be a real numeric tensor [..., N], got {type(values).__name__}") from exc
     if c.dtype == torch.bool or not (c.is_floating_point() or c.dtype in _REAL):
         raise ValueError(f"{name} must be a real tensor, got dtype {c.dtype}")
     if c.dim() < 1 or c.shape[-1] < 1:

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from qtrain._device import resolve_device
+from qtrain._device import free_memory_bytes, resolve_device
 
 __all__ = [
     "Statevector",
@@ -32,24 +32,6 @@ __all__ = [
 ]
 
 _COMPLEX = (torch.complex64, torch.complex128)
-
-
-def free_memory_bytes(device: Any = "cpu") -> int:
-    """Free memory on ``device`` in bytes: ``torch.cuda.mem_get_info`` on CUDA, else the
-    available system memory (psutil, or ``MemAvailable`` in ``/proc/meminfo``)."""
-    device = resolve_device(device)
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:  # pragma: no cover - psutil ships with the dev extra
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    raise RuntimeError("cannot determine free memory")  # pragma: no cover
 
 
 def max_qubits(device: Any = "cpu", dtype: torch.dtype = torch.complex64, copies: int = 2,

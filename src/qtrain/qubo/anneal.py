@@ -10,7 +10,7 @@ import torch
 
 from qtrain._device import resolve_device
 from qtrain.qubo.model import QUBO
-from qtrain.qubo.sampler import QUBOSampler
+from qtrain.qubo.sampler import QUBOSampler, check_positive_int
 
 __all__ = ["AnnealSampler", "SteepestDescentSampler", "default_beta_range", "resolve_device"]
 
@@ -138,13 +138,24 @@ class AnnealSampler(QUBOSampler):
     name = "anneal"
     parameter_names = ("num_sweeps", "beta_range", "beta_schedule_type", "polish", "device",
                        "backend", "precision")
+    memory_knobs = ("fewer num_sweeps",)
+
+    def working_bytes(self, qubo: QUBO, num_reads: int, num_sweeps: int = 1000, precision: str = "float32",
+                      **params: Any) -> int:
+        """The shared read buffers, plus the schedule (``B x num_sweeps`` betas in float64 with
+        the geometric schedule's temporaries, and in the kernel dtype) and the torch kernel's
+        state and fields (``2 B R n`` in the kernel dtype, counted on every back-end)."""
+        check_positive_int(num_sweeps, "num_sweeps")
+        item = 8 if precision == "float64" else 4
+        B, n = qubo.num_problems, qubo.num_variables
+        return (super().working_bytes(qubo, num_reads) + B * num_sweeps * (4 * 8 + item)
+                + 2 * B * num_reads * n * item)
 
     def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, num_sweeps: int = 1000,
                 beta_range: Any = None, beta_schedule_type: str = "geometric", polish: bool = False,
                 device: Any = "auto", backend: str = "auto", precision: str = "float32",
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
-        if isinstance(num_sweeps, bool) or not isinstance(num_sweeps, int) or num_sweeps < 1:
-            raise ValueError(f"num_sweeps must be a positive integer, got {num_sweeps!r}")
+        check_positive_int(num_sweeps, "num_sweeps")
         if beta_schedule_type not in ("geometric", "linear"):
             raise ValueError(f"beta_schedule_type must be 'geometric' or 'linear', got {beta_schedule_type!r}")
         if precision not in ("float64", "float32"):

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from qtrain import _device
+
 __all__ = ["QUBO"]
 
 
@@ -38,6 +40,21 @@ def _as_tensor(value: Any, name: str, dtype: torch.dtype | None = None) -> torch
 _INT_DTYPES = {torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8}
 
 
+def _check_energy_range(Q: torch.Tensor, offset: torch.Tensor) -> None:
+    r"""Refuse finite coefficients whose energies can overflow float64.
+
+    Every energy obeys :math:`|x^\top Q x + c| \le \sum_{ij} |Q_{ij}| + |c|` for ``x`` in
+    {0, 1}^n, so a finite bound (computed in float64) guarantees finite energies, energy
+    differences and beta ranges of every sampler.
+    """
+    span = Q.abs().sum(dim=(-1, -2), dtype=torch.float64) + offset.abs().to(torch.float64)
+    if span.numel() and not bool(torch.isfinite(span).all()):
+        raise ValueError(
+            "Q's energies overflow float64: sum_ij |Q_ij| + |offset| must stay below "
+            f"{torch.finfo(torch.float64).max:.3e} (float64's largest value); rescale the coefficients"
+        )
+
+
 class QUBO:
     r"""A batch of dense QUBOs sharing one size ``n``.
 
@@ -56,7 +73,9 @@ class QUBO:
             Defaults to 0.
 
     Raises:
-        ValueError: ``Q`` not square, not real, not finite, or ``offset`` not matching the batch.
+        ValueError: ``Q`` not square, not real, not finite, ``offset`` not matching the batch, or
+            coefficients whose energies can overflow float64 (``sum_ij |Q_ij| + |c|`` must stay
+            below float64's largest value, about 1.8e308).
 
     Example:
         >>> q = QUBO([[-1.0, 2.0], [0.0, -1.0]])
@@ -76,6 +95,7 @@ class QUBO:
             raise ValueError(
                 f"offset of shape {tuple(off.shape)} does not match the batch shape {tuple(batch)} of Q"
             ) from exc
+        _check_energy_range(Q, off)
         self.Q = Q
         self.offset = off
 
@@ -284,6 +304,10 @@ class QUBO:
 
         Returns:
             A single (unbatched) ``QUBO`` with the upper-triangular couplings of the BQM.
+
+        Raises:
+            ValueError: ``bqm`` is not a BQM, a bad ``variable_order``, or ``n^2`` float64
+                entries that exceed the free memory (the message says how many variables fit).
         """
         import dimod
 
@@ -295,6 +319,8 @@ class QUBO:
             raise ValueError("variable_order must list every variable of bqm exactly once")
         index = {v: i for i, v in enumerate(order)}
         n = len(order)
+        _device.check_bytes(8 * n * n, "cpu", f"a dense QUBO of n={n} variables",
+                    f"at most n={int((_device.free_memory_bytes('cpu') / 8) ** 0.5)} variables fit in a dense QUBO")
         Q = np.zeros((n, n))
         for v, bias in b.linear.items():
             Q[index[v], index[v]] = bias

@@ -11,10 +11,11 @@ import dimod
 import numpy as np
 import torch
 
+from qtrain import _device
 from qtrain._info import SolveContext, resolve_seed
 from qtrain.qubo.model import QUBO
 
-__all__ = ["QUBOResult", "QUBOSampler", "TIMING_KEYS", "as_qubo", "resolve_seed"]
+__all__ = ["QUBOResult", "QUBOSampler", "TIMING_KEYS", "as_qubo", "check_positive_int", "resolve_seed"]
 
 #: Keys of ``info["timing"]`` (nanoseconds), identical for every sampler: the shared solver keys of
 #: :data:`qtrain._info.TIMING_KEYS` plus dimod's and dwave-samplers' ``sampling_ns`` (= ``solve_ns``).
@@ -41,6 +42,12 @@ class QUBOResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def check_positive_int(value: Any, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a positive integer (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def as_qubo(qubo: Any) -> QUBO:
     """Accept a :class:`QUBO`, a dense matrix (tensor, array, nested list) or a dimod BQM."""
     if isinstance(qubo, QUBO):
@@ -64,6 +71,8 @@ class QUBOSampler(dimod.Sampler):
     parameter_names: tuple[str, ...] = ()
     max_variables: int | None = None
     default_num_reads: int = 10
+    #: parameters besides ``num_reads`` that the working set grows with (named when it is refused)
+    memory_knobs: tuple[str, ...] = ()
 
     def __init__(self, **defaults: Any):
         self._check_params(defaults)
@@ -109,15 +118,16 @@ class QUBOSampler(dimod.Sampler):
             :class:`QUBOResult` with the lowest-energy read per problem.
 
         Raises:
-            ValueError: bad ``num_reads``/``seed``/parameter values, or a problem larger than
-                ``max_variables``.
+            ValueError: bad ``num_reads``/``seed``/parameter values (an unknown ``device``
+                included), a problem larger than ``max_variables``, or a call whose working set
+                (:meth:`working_bytes`) exceeds the free memory (the message says how many reads
+                fit). An empty batch (``B = 0``) or ``n = 0`` gives an empty result.
             TypeError: an unknown parameter name.
         """
         t0 = time.perf_counter_ns()
         qubo = as_qubo(qubo)
         num_reads = self.default_num_reads if num_reads is None else num_reads
-        if isinstance(num_reads, bool) or not isinstance(num_reads, int | np.integer) or num_reads < 1:
-            raise ValueError(f"num_reads must be a positive integer, got {num_reads!r}")
+        check_positive_int(num_reads, "num_reads")
         self._check_params(params)
         params = {**self.defaults, **params}
         seed = resolve_seed(seed)
@@ -128,9 +138,12 @@ class QUBOSampler(dimod.Sampler):
                 f"got n={n}; use a heuristic sampler such as 'anneal' for larger problems"
             )
         flat = qubo.flatten()
+        need = self.working_bytes(flat, int(num_reads), **params)
+        _device.check_bytes(need, flat.device, f"sampler {self.name!r} on {flat.num_problems} problem(s) x "
+                    f"{int(num_reads)} reads x {n} variables", self._memory_hint(flat, int(num_reads), need))
         t1 = time.perf_counter_ns()
-        if n == 0:
-            samples, extra = torch.zeros(flat.num_problems, int(num_reads), 0, dtype=torch.int8), {}
+        if n == 0 or flat.num_problems == 0:  # nothing to sample: empty in, empty out
+            samples, extra = torch.zeros(flat.num_problems, int(num_reads), n, dtype=torch.int8), {}
         else:
             # a context reaches _sample only when given: plain samplers need not declare it
             ctx = {} if context is None else {"context": context}
@@ -166,6 +179,20 @@ class QUBOSampler(dimod.Sampler):
         ``params`` holds the sampler's parameters and, when the caller gave one, ``context`` (a
         :class:`~qtrain._info.SolveContext`)."""
 
+    def working_bytes(self, qubo: QUBO, num_reads: int, **params: Any) -> int:
+        """Bytes a call holds at its peak, for the memory pre-flight: every read as ``int8``
+        samples, their float64 copy for the energies and the energies themselves,
+        ``B R (9 n + 16)`` for ``B`` problems of ``n`` variables and ``R`` reads. Samplers with
+        larger working sets (a schedule, replicas) add theirs."""
+        return qubo.num_problems * num_reads * (9 * qubo.num_variables + 16)
+
+    def _memory_hint(self, qubo: QUBO, num_reads: int, need: int) -> str:
+        """What fits: the largest ``num_reads`` at the current free memory (about: the
+        working set is at most linear in ``num_reads``), and the other knobs to lower."""
+        per_read = max(1, need // max(num_reads, 1))
+        knobs = " or ".join(("fewer problems", *self.memory_knobs))
+        return f"at most num_reads={_device.free_memory_bytes(qubo.device) // per_read} fit; use {knobs}"
+
     def _check_params(self, params: dict[str, Any]) -> None:
         unknown = sorted(set(params) - set(self.parameter_names))
         if unknown:
@@ -173,6 +200,8 @@ class QUBOSampler(dimod.Sampler):
                 f"sampler {self.name!r} got unknown parameter(s) {unknown}; "
                 f"it takes {sorted(self.parameter_names)}"
             )
+        if "device" in params:  # a bad device fails here, before any work, as a ValueError
+            _device.resolve_device(params["device"])
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())
