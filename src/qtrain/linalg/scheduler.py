@@ -4,6 +4,7 @@ arXiv:2405.00252, built completely: the published code has none)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -13,7 +14,7 @@ from qtrain.linalg.condition import condition_number
 from qtrain.linalg.cost import ClassicalCostModel, QLSACostModel
 from qtrain.linalg.qlsa import SimulatedQLSASolver, structural_sparsity
 from qtrain.linalg.regularize import sparsify
-from qtrain.linalg.solvers import LinearSolver, get_linear_solver
+from qtrain.linalg.solvers import LinearSolver, UnconvergedWarning, get_linear_solver
 
 __all__ = ["POLICIES", "ScheduledSolver", "reprice"]
 
@@ -156,6 +157,7 @@ class ScheduledSolver(LinearSolver):
         route = _route(self.policy, kappa, cq, cc, self.kappa_threshold, self.margin, prev)
         route &= torch.isfinite(kappa)
         x = torch.empty_like(b2)
+        converged = torch.ones(B, dtype=torch.bool)
         children: dict[str, Any] = {}
         for flag, child, mat in ((True, self.quantum, Aq), (False, self.classical, A2)):
             sel = (route == flag).nonzero().squeeze(-1).to(A.device)
@@ -163,8 +165,11 @@ class ScheduledSolver(LinearSolver):
                 kw = {"kappa": kappa[sel.cpu()]} if (
                     flag and isinstance(child, SimulatedQLSASolver)) else {}
                 sub = SolveContext(step, tuple(ids[i] for i in sel.tolist()))
-                res = child.solve(mat[sel], b2[sel], seed=seed, context=sub, **kw)
+                with warnings.catch_warnings():  # the scheduler warns once, for all its blocks
+                    warnings.simplefilter("ignore", UnconvergedWarning)
+                    res = child.solve(mat[sel], b2[sel], seed=seed, context=sub, **kw)
                 x[sel] = res.x
+                converged[sel.cpu()] = torch.tensor(res.info["converged_blocks"])
                 children["quantum" if flag else "classical"] = res.info
         records = []
         for i in range(B):
@@ -176,7 +181,7 @@ class ScheduledSolver(LinearSolver):
         self.log.extend(records)
         info = {"schedule": records, "quantum_fraction": float(route.double().mean()),
                 "kappa_estimate_cost": est.cost, "children": children,
-                "policy": self.policy}
+                "policy": self.policy, "converged": converged.reshape(batch).to(A.device)}
         if "resources" in children.get("quantum", {}):
             info["resources"] = children["quantum"]["resources"]
         return x.reshape(*batch, N), info

@@ -4,6 +4,7 @@ classical solvers ``cholesky`` and ``cg`` and the registry ``get_linear_solver(n
 from __future__ import annotations
 
 import time
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,18 +20,68 @@ __all__ = [
     "CGSolver",
     "CholeskySolver",
     "LinearSolver",
+    "SingularSystemError",
     "SolveResult",
+    "UnconvergedWarning",
     "available_linear_solvers",
     "check_system",
+    "direct_solve",
     "get_linear_solver",
     "register_linear_solver",
     "relative_residual",
+    "residual_tolerance",
     "synchronize",
 ]
 
 #: Keys of ``info["timing"]`` (integer nanoseconds): the shared solver keys of
 #: :data:`qtrain._info.TIMING_KEYS`.
 LINEAR_TIMING_KEYS = TIMING_KEYS
+
+
+class SingularSystemError(ValueError):
+    """A direct solver met a singular block (no unique solution); a ``ValueError``, so callers
+    that treat bad input alike need not know it, and Q-Newton can fall back to the gradient."""
+
+
+class UnconvergedWarning(RuntimeWarning):
+    """A linear solver returned a solution for a block it did not solve to its tolerance
+    (``info["converged"]`` is False): a singular or badly conditioned system, or too few
+    iterations."""
+
+
+def residual_tolerance(dtype: torch.dtype) -> float:
+    """The relative residual a solution must reach to count as converged when a solver has no
+    tolerance of its own: ``100 sqrt(eps)`` of ``dtype`` (1.5e-6 in float64, 3.5e-2 in float32),
+    loose enough for a backward-stable solve of a block with ``kappa`` up to about ``1/sqrt(eps)``."""
+    return 100 * float(torch.finfo(dtype).eps) ** 0.5
+
+
+def direct_solve(A: torch.Tensor, b: torch.Tensor, fallback: str = "lu") -> tuple[torch.Tensor, int]:
+    """Solve by Cholesky ``A = L L^T``; blocks that are not positive definite by LU
+    (``fallback="lu"``) or refused (``fallback="raise"``).
+
+    Returns:
+        ``(x, number of blocks that fell back to LU)``.
+
+    Raises:
+        SingularSystemError: a singular block (LU finds an exactly zero pivot), naming how many.
+        ValueError: with ``fallback="raise"``, a block that is not positive definite.
+    """
+    L, bad = torch.linalg.cholesky_ex(A)
+    failed = bad != 0
+    x = torch.cholesky_solve(b.unsqueeze(-1), L).squeeze(-1)
+    nfail = int(failed.sum())
+    if nfail:
+        if fallback == "raise":
+            raise ValueError(f"A is not positive definite in {nfail} block(s); use "
+                             "fallback='lu' or regularise A")
+        x_lu, singular = torch.linalg.solve_ex(A, b)
+        nsing = int((singular != 0).sum())
+        if nsing:
+            raise SingularSystemError(f"A is singular in {nsing} block(s): no unique solution; regularise A "
+                                      "(add a damping lambda I) or use a least-squares method")
+        x = torch.where(failed.unsqueeze(-1), x_lu, x)
+    return x, nfail
 
 
 @dataclass
@@ -40,9 +91,11 @@ class SolveResult:
     Attributes:
         x: solutions, shape ``[..., N]`` (same batch shape, dtype and device as ``b``).
         residual: relative residuals ``||A x - b|| / ||b||`` (0 where ``b = 0``), shape ``[...]``.
-        info: ``timing`` (ns, keys :data:`LINEAR_TIMING_KEYS`), ``seed``, ``solver`` and
-            solver-specific entries; quantum solvers add ``resources`` (queries, gates, projected
-            hardware time), never mixed with the measured timing.
+        info: ``timing`` (ns, keys :data:`LINEAR_TIMING_KEYS`), ``seed``, ``solver``,
+            ``converged`` (every block solved to the solver's tolerance) and ``converged_blocks``
+            (per block, flattened), and solver-specific entries; quantum solvers add
+            ``resources`` (queries, gates, projected hardware time), never mixed with the
+            measured timing.
     """
 
     x: torch.Tensor
@@ -63,8 +116,8 @@ def check_system(A: torch.Tensor, b: torch.Tensor | None = None, *, symmetric: b
 
     Raises:
         TypeError: ``A``/``b`` are not floating-point tensors.
-        ValueError: non-square or empty ``A``, ``b`` of the wrong shape, non-finite entries, a
-            non-symmetric ``A`` where symmetry is required.
+        ValueError: non-square or empty ``A``, ``b`` of the wrong shape, dtype or device,
+            non-finite entries, a non-symmetric ``A`` where symmetry is required.
     """
     if not isinstance(A, torch.Tensor) or not A.is_floating_point():
         raise TypeError(f"{name} must be a floating-point torch.Tensor, got {type(A).__name__}"
@@ -77,6 +130,9 @@ def check_system(A: torch.Tensor, b: torch.Tensor | None = None, *, symmetric: b
     if b is not None:
         if not isinstance(b, torch.Tensor) or not b.is_floating_point():
             raise TypeError(f"b must be a floating-point torch.Tensor, got {type(b).__name__}")
+        if b.dtype != A.dtype or b.device != A.device:
+            raise ValueError(f"b must have {name}'s dtype and device ({A.dtype} on {A.device}), "
+                             f"got {b.dtype} on {b.device}; convert one with .to()")
         if tuple(b.shape) != tuple(A.shape[:-1]):
             raise ValueError(f"b must have shape {tuple(A.shape[:-1])} (A's batch shape and N), "
                              f"got {tuple(b.shape)}")
@@ -131,7 +187,12 @@ class LinearSolver(ABC):
             A :class:`SolveResult`.
 
         Raises:
-            ValueError/TypeError: see :func:`check_system`.
+            ValueError/TypeError: see :func:`check_system`; ``ValueError`` for a singular block
+                where the solver is direct (``cholesky``, ``simulated-qlsa``).
+
+        Warns:
+            UnconvergedWarning: ``info["converged"]`` is False: a block was not solved to the
+                solver's tolerance (its own, or :func:`residual_tolerance` of the dtype).
         """
         t0 = time.perf_counter_ns()
         check_system(A, b, symmetric=self.requires_symmetric)
@@ -143,9 +204,20 @@ class LinearSolver(ABC):
         synchronize(A.device)
         t2 = time.perf_counter_ns()
         residual = relative_residual(A, x, b)
-        t3 = time.perf_counter_ns()
         info = dict(info)
-        info.update(solver=self.name, seed=seed, timing=stage_timing(t0, t1, t2, t3))
+        ok = info.pop("converged", None)
+        tol = residual_tolerance(A.dtype)
+        ok = (residual <= tol) if ok is None else torch.as_tensor(ok, device=residual.device)
+        ok = (ok & torch.isfinite(x).all(-1)).reshape(-1)
+        t3 = time.perf_counter_ns()
+        info.update(solver=self.name, seed=seed, converged=bool(ok.all()), converged_blocks=ok.tolist(),
+                    timing=stage_timing(t0, t1, t2, t3))
+        if not info["converged"]:
+            worst = float(residual.reshape(-1)[~ok].max()) if residual.numel() else float("nan")
+            warnings.warn(f"linear solver {self.name!r} did not converge on {int((~ok).sum())} of "
+                          f"{ok.numel()} block(s) (relative residual up to {worst:.3g}); the solution "
+                          "may be wrong: A may be singular or badly conditioned (regularise it)",
+                          UnconvergedWarning, stacklevel=2)
         return SolveResult(x, residual, info)
 
     @abstractmethod
@@ -162,7 +234,9 @@ class CholeskySolver(LinearSolver):
     """Direct solve by Cholesky factorisation ``A = L L^T`` (``(1/3) N^3`` flops per block).
 
     Blocks that are not positive definite fall back to an LU solve (``fallback="lu"``, counted in
-    ``info["fallbacks"]``) or raise (``fallback="raise"``).
+    ``info["fallbacks"]``) or raise (``fallback="raise"``); a singular block raises ``ValueError``
+    (:func:`direct_solve`). ``converged``: the relative residual is within
+    :func:`residual_tolerance`.
 
     Example:
         >>> A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
@@ -180,15 +254,7 @@ class CholeskySolver(LinearSolver):
     def _solve(self, A, b, seed, context=None, **kwargs):
         if kwargs:
             raise TypeError(f"unknown options for cholesky: {sorted(kwargs)}")
-        L, bad = torch.linalg.cholesky_ex(A)
-        failed = bad != 0
-        x = torch.cholesky_solve(b.unsqueeze(-1), L).squeeze(-1)
-        nfail = int(failed.sum())
-        if nfail:
-            if self.fallback == "raise":
-                raise ValueError(f"A is not positive definite in {nfail} block(s); use "
-                                 "fallback='lu' or regularise A")
-            x = torch.where(failed.unsqueeze(-1), torch.linalg.solve(A, b), x)
+        x, nfail = direct_solve(A, b, self.fallback)
         return x, {"fallbacks": nfail}
 
 
@@ -198,6 +264,9 @@ class CGSolver(LinearSolver):
     Iterates ``x_{k+1} = x_k + alpha_k p_k`` until ``||r_k|| <= tol ||b||`` for every block or
     ``max_iter`` steps; converged blocks are frozen. Needs ``N`` steps at most in exact arithmetic,
     about ``sqrt(kappa) ln(2/tol) / 2`` in practice (a symmetric positive definite ``A``).
+
+    ``converged``: the recurrence reached ``tol`` and the true relative residual is within
+    ``max(tol, residual_tolerance)`` (a singular ``A`` whose ``b`` is outside its range fails both).
 
     Args:
         tol: relative residual target.
@@ -216,14 +285,17 @@ class CGSolver(LinearSolver):
     def _solve(self, A, b, seed, context=None, **kwargs):
         if kwargs:
             raise TypeError(f"unknown options for cg: {sorted(kwargs)}")
-        x, iters = conjugate_gradient(lambda v: (A @ v.unsqueeze(-1)).squeeze(-1), b,
-                                      tol=self.tol, max_iter=self.max_iter or 2 * b.shape[-1])
-        return x, {"iterations": iters, "matvecs": iters}
+        x, iters, done = conjugate_gradient(lambda v: (A @ v.unsqueeze(-1)).squeeze(-1), b, tol=self.tol,
+                                            max_iter=self.max_iter or 2 * b.shape[-1], return_converged=True)
+        # the recurrence's residual can drift from the true one (a singular A): both must pass
+        true_ok = relative_residual(A, x, b) <= max(self.tol, residual_tolerance(A.dtype))
+        return x, {"iterations": iters, "matvecs": iters, "converged": done & true_ok}
 
 
-def conjugate_gradient(matvec, b: torch.Tensor, tol: float = 1e-10,
-                       max_iter: int = 1000) -> tuple[torch.Tensor, int]:
-    """Batched CG on ``matvec`` (``[..., N] -> [..., N]``); returns ``(x, iterations)``."""
+def conjugate_gradient(matvec, b: torch.Tensor, tol: float = 1e-10, max_iter: int = 1000,
+                       return_converged: bool = False) -> tuple[torch.Tensor, ...]:
+    """Batched CG on ``matvec`` (``[..., N] -> [..., N]``); returns ``(x, iterations)``, and with
+    ``return_converged`` also whether each block reached ``||r|| <= tol ||b||`` (``[...]`` bool)."""
     x = torch.zeros_like(b)
     r = b.clone()
     p = r.clone()
@@ -246,6 +318,8 @@ def conjugate_gradient(matvec, b: torch.Tensor, tol: float = 1e-10,
         p = r + beta.unsqueeze(-1) * p
         rs = rs_new
         it += 1
+    if return_converged:
+        return x, it, ~(rs > target)
     return x, it
 
 

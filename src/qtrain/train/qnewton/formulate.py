@@ -122,21 +122,36 @@ def add_weight_decay(matrices: Sequence[torch.Tensor], gradients: Sequence[torch
 
 @dataclass
 class NewtonSystems:
-    """The regularised systems of one size: ``matrix [B, N, N]`` (``C_b + lam_b I``), ``rhs [B, N]``
-    (``g_b``), ``lam [B]`` and the indices of their blocks in the step (``blocks``)."""
+    """The regularised systems of one size: ``matrix [B, N, N]`` (``C_b + lam_b I``, or ``I`` where
+    that is exactly zero), ``rhs [B, N]`` (``g_b``), ``lam [B]``, the indices of their blocks in the
+    step (``blocks``) and ``zero [B]`` (bool: the block's regularised curvature was exactly zero,
+    so its direction is the gradient)."""
 
     matrix: torch.Tensor
     rhs: torch.Tensor
     lam: torch.Tensor
     blocks: list[int] = field(default_factory=list)
+    zero: torch.Tensor | None = None
 
 
 def newton_systems(matrices: Sequence[torch.Tensor], gradients: Sequence[torch.Tensor],
                    blocks: Sequence[int], rule: str, **reg_kwargs: float | None) -> NewtonSystems:
     r"""Stack blocks of one size into a batch and regularise: ``A_b = C_b + lam_b I`` with
     ``lam_b`` from :func:`qtrain.linalg.regularize` (``rule``: the published ``eps_n max|C_ij|``,
-    a fixed ``lam``, a target condition number, ...)."""
+    a fixed ``lam``, a target condition number, ...).
+
+    A block whose ``C_b + lam_b I`` is exactly zero (zero curvature, and the relative shift
+    ``eps_n max|C_b|`` is then 0 too) gets ``A_b = I``: its solution is ``g_b``, the gradient step.
+    """
     A = torch.stack([matrices[i] for i in blocks])
     b = torch.stack([gradients[i] for i in blocks])
     reg = regularize(A, rule, **reg_kwargs)
-    return NewtonSystems(reg.matrix, b, reg.lam, list(blocks))
+    # A zero block (zero curvature and zero shift: all ReLUs dead, a linear loss with the exact
+    # Hessian) has no Newton direction; the identity makes its solution the gradient, the
+    # documented fallback, instead of a singular system.
+    zero = reg.matrix.abs().amax((-1, -2)) == 0
+    matrix = reg.matrix
+    if bool(zero.any()):
+        eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+        matrix = torch.where(zero[:, None, None], eye, matrix)
+    return NewtonSystems(matrix, b, reg.lam, list(blocks), zero)

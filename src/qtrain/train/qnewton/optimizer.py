@@ -13,7 +13,9 @@ clipped Newton step, or ``d`` fed to SGD-momentum or Adam: :mod:`qtrain.train.qn
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,6 +29,8 @@ from qtrain.linalg import (
     REGULARIZERS,
     LinearSolver,
     ParamLayout,
+    SingularSystemError,
+    UnconvergedWarning,
     curvature_blocks,
     get_linear_solver,
     make_blocks,
@@ -37,15 +41,27 @@ from qtrain.train.qnewton.formulate import add_weight_decay, graph_blocks, graph
 __all__ = ["QNewton"]
 
 
+def _check_real(what: str, value: Any, rule: str, ok: Callable[[float], bool]) -> None:
+    """``ValueError("Invalid <what>: ...")`` unless ``value`` is a finite real number obeying ``ok``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not ok(value):
+        raise ValueError(f"Invalid {what}: {value!r} (must be a finite number {rule})")
+
+
 class QNewton(torch.optim.Optimizer):
     r"""Newton's method with scheduled quantum/classical linear solves (Q-Newton).
 
     Per block ``b`` of parameters: ``d_b = (C_b + lam_b I)^{-1} g_b`` with ``C_b`` the curvature
     and ``lam_b`` from ``regularizer`` (default the published ``eps_n max|C_ij|``); a block whose
     direction is not a descent direction (``g_b . d_b <= 0``, possible for an indefinite Hessian)
-    or not finite falls back to ``d_b = g_b`` (counted in :attr:`last_info`). Then
+    or not finite falls back to ``d_b = g_b`` (counted in :attr:`last_info`), and so does a block
+    with no Newton system: an exactly zero ``C_b + lam_b I`` (zero curvature makes the relative
+    shift zero too: all ReLUs dead, a linear loss), a singular one that the solver refuses
+    (:class:`~qtrain.linalg.SingularSystemError`) or one it did not solve to its tolerance
+    (``info["converged"]`` False). Then
 
-    * ``update="newton"``: ``theta -= lr d`` with the joint step clipped to ``max_step_norm``;
+    * ``update="newton"``: ``theta -= lr d`` with each parameter group's step clipped to the
+      group's ``max_step_norm`` (the 2-norm over all of the group's parameters jointly; groups
+      are clipped separately, as they have their own ``lr`` and ``max_step_norm``);
     * ``update="sgd"``: SGD with momentum on ``d`` (``buf = momentum buf + d``);
     * ``update="adam"``: Adam on ``d``.
 
@@ -66,7 +82,8 @@ class QNewton(torch.optim.Optimizer):
         update: ``"newton"``, ``"sgd"`` or ``"adam"``.
         momentum: for ``"sgd"``, in ``[0, 1)``.
         betas, adam_eps: for ``"adam"``.
-        max_step_norm: clip of the joint Newton step (``None``: no clipping).
+        max_step_norm: clip of the Newton step of each parameter group, its joint 2-norm over
+            the group's parameters (``None``: no clipping).
         weight_decay: L2 added to the gradient, ``>= 0``.
         model, loss_fn: enable torch.func curvature (``loss_fn`` reduces by the batch mean).
         seed: seed passed to the solver (stochastic solvers).
@@ -95,18 +112,16 @@ class QNewton(torch.optim.Optimizer):
                  weight_decay: float = 0.0, model: torch.nn.Module | None = None,
                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                  seed: int = 0):
-        if not lr > 0:
-            raise ValueError(f"Invalid learning rate: {lr} (must be > 0)")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"Invalid momentum value: {momentum} (must be in [0, 1))")
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        _check_real("learning rate", lr, "> 0", lambda v: v > 0)
+        _check_real("momentum value", momentum, "in [0, 1)", lambda v: 0 <= v < 1)
+        if len(betas) != 2:
             raise ValueError(f"Invalid betas: {betas} (each must be in [0, 1))")
-        if not adam_eps > 0:
-            raise ValueError(f"Invalid adam_eps value: {adam_eps} (must be > 0)")
-        if max_step_norm is not None and not max_step_norm > 0:
-            raise ValueError(f"Invalid max_step_norm: {max_step_norm} (must be > 0 or None)")
-        if not weight_decay >= 0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay} (must be >= 0)")
+        for beta in betas:
+            _check_real("betas", beta, "in [0, 1) each", lambda v: 0 <= v < 1)
+        _check_real("adam_eps value", adam_eps, "> 0", lambda v: v > 0)
+        if max_step_norm is not None:
+            _check_real("max_step_norm", max_step_norm, "> 0 or None", lambda v: v > 0)
+        _check_real("weight_decay value", weight_decay, ">= 0", lambda v: v >= 0)
         if update not in UPDATES:
             raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
         if curvature not in CURVATURES:
@@ -118,8 +133,8 @@ class QNewton(torch.optim.Optimizer):
             raise ValueError("model and loss_fn must be given together")
         if regularizer not in REGULARIZERS:
             raise ValueError(f"regularizer must be one of {REGULARIZERS}, got {regularizer!r}")
-        if regularizer in ("max-entry", "lambda-max") and not eps_n > 0:
-            raise ValueError(f"Invalid eps_n value: {eps_n} (must be > 0)")
+        if regularizer in ("max-entry", "lambda-max"):
+            _check_real("eps_n value", eps_n, "> 0", lambda v: v > 0)
         make_blocks([], blocking)  # validates the name
         defaults = {"lr": lr, "momentum": momentum, "betas": tuple(betas), "adam_eps": adam_eps,
                     "max_step_norm": max_step_norm, "weight_decay": weight_decay}
@@ -128,10 +143,10 @@ class QNewton(torch.optim.Optimizer):
         self.solver = get_linear_solver(solver)
         self.reg_kwargs = {"eps_n": eps_n, "lam": lam, "kappa_target": kappa_target}
         self.regularizer = regularizer
-        if regularizer == "fixed" and (lam is None or lam < 0):
-            raise ValueError(f"Invalid lam value: {lam} (regularizer 'fixed' needs lam >= 0)")
-        if regularizer == "kappa-target" and (kappa_target is None or not kappa_target > 1):
-            raise ValueError(f"Invalid kappa_target: {kappa_target} (must be > 1)")
+        if regularizer == "fixed":
+            _check_real("lam value", lam, ">= 0 (regularizer 'fixed' needs it)", lambda v: v >= 0)
+        if regularizer == "kappa-target":
+            _check_real("kappa_target", kappa_target, "> 1", lambda v: v > 1)
         self.model, self.loss_fn, self.seed = model, loss_fn, seed
         self.last_info: dict[str, Any] = {}
         self.history: list[dict[str, Any]] = []
@@ -169,18 +184,28 @@ class QNewton(torch.optim.Optimizer):
     def _solve(self, mats, grads, clock: Stopwatch) -> tuple[list[torch.Tensor], dict[str, Any]]:
         """Regularise and solve every block, one solver call per block size (increasing)."""
         info: dict[str, Any] = {"solves": [], "lam": [None] * len(mats), "fallbacks": 0,
-                                "solver_info": []}
+                                "zero_curvature": 0, "solver_info": []}
 
         def solve_size(n: int, idx: list[int]) -> list[tuple[torch.Tensor, float]]:
             systems = newton_systems(mats, grads, idx, self.regularizer, **self.reg_kwargs)
             clock.lap("formulate")
-            res = self.solver.solve(systems.matrix, systems.rhs, seed=self.seed + self._steps,
-                                    context=SolveContext(self._steps, tuple(idx)))
-            d, fallbacks = descent_directions(res.x, systems.rhs)
+            try:
+                with warnings.catch_warnings():  # unconverged blocks fall back, counted below
+                    warnings.simplefilter("ignore", UnconvergedWarning)
+                    res = self.solver.solve(systems.matrix, systems.rhs, seed=self.seed + self._steps,
+                                            context=SolveContext(self._steps, tuple(idx)))
+                ok = torch.tensor(res.info["converged_blocks"], device=res.x.device)
+                x, res_info = torch.where(ok[:, None], res.x, math.nan), res.info
+            except SingularSystemError as err:  # a direct solver met a singular block: gradient steps
+                x = torch.full_like(systems.rhs, math.nan)
+                res_info = {"solver": getattr(self.solver, "name", ""), "singular": str(err)}
+            d, fallbacks = descent_directions(x, systems.rhs)
             clock.lap("solve")
-            info["fallbacks"] += fallbacks
-            info["solves"].append({"N": n, "blocks": len(idx), "info": res.info})
-            info["solver_info"].append(res.info)
+            moving = systems.rhs.abs().sum(-1) > 0
+            info["fallbacks"] += fallbacks + int((systems.zero & moving).sum())
+            info["zero_curvature"] += int(systems.zero.sum())
+            info["solves"].append({"N": n, "blocks": len(idx), "info": res_info})
+            info["solver_info"].append(res_info)
             return list(zip(d, systems.lam.tolist(), strict=True))
 
         out = solve_by_size(list(range(len(mats))), lambda i: mats[i].shape[-1], solve_size, sort=True)
@@ -228,6 +253,25 @@ class QNewton(torch.optim.Optimizer):
                           [int(M.shape[-1]) for M in mats], **info, "timing": clock.timing()}
         self.history.append(self.last_info)
         return loss.detach()
+
+    def state_dict(self) -> dict[str, Any]:
+        """``torch.optim``'s state dict plus ``"qnewton_steps"``, the step counter that seeds the
+        solver (``seed + step``) and numbers a scheduler's log, so that a reloaded optimiser
+        continues exactly as the original would."""
+        out = super().state_dict()
+        out["qnewton_steps"] = self._steps
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a :meth:`state_dict` (one without ``"qnewton_steps"``, saved before it existed,
+        keeps the current counter)."""
+        state_dict = dict(state_dict)
+        steps = state_dict.pop("qnewton_steps", None)
+        super().load_state_dict(state_dict)
+        if steps is not None:
+            if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+                raise ValueError(f"qnewton_steps must be a non-negative integer, got {steps!r}")
+            self._steps = steps
 
     def _group_of(self, p: torch.Tensor) -> dict[str, Any]:
         for g in self.param_groups:
