@@ -38,10 +38,15 @@ class BenchConfig:
     out_dir: Path
 
 
-def task_key(benchmark: str, task: Task, quick: bool) -> str:
-    """Stable identity of a task, used by ``--resume`` to skip finished runs."""
-    blob = json.dumps([benchmark, task.method, task.seed, task.params, quick], sort_keys=True,
-                      default=str)
+def task_key(benchmark: str, task: Task, quick: bool, device: str = "cpu") -> str:
+    """Stable identity of a task, used by ``--resume`` to skip finished runs.
+
+    The device is part of it (a CUDA run never stands in for a CPU run); CPU keys are those of
+    earlier versions, which had no device, so stores written before keep resuming."""
+    parts = [benchmark, task.method, task.seed, task.params, quick]
+    if device != "cpu":
+        parts.append(device)
+    blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

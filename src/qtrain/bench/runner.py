@@ -17,7 +17,7 @@ from qtrain.bench.base import BenchConfig, Benchmark, Task, task_key
 from qtrain.bench.registry import get_benchmark
 from qtrain.bench.store import ResultsStore, RunRecord
 
-__all__ = ["BenchReport", "environment", "run_benchmark", "summarize"]
+__all__ = ["BenchReport", "check_output_dir", "environment", "run_benchmark", "summarize"]
 
 _PACKAGES = ("qtrain", "torch", "numpy", "scipy", "dimod", "dwave-samplers", "numba", "qiskit",
              "qiskit-aer", "dwave-system")
@@ -78,6 +78,24 @@ def _matches(method: str, names: Sequence[str]) -> bool:
     return any(method == m or method.startswith(m + "/") for m in names)
 
 
+def check_output_dir(out: Path) -> Path:
+    """Create ``out`` and prove it writable (a probe file, removed), before any task runs: an
+    unwritable folder would lose the report after every task ran.
+
+    Raises:
+        ValueError: ``out`` is a file, cannot be created or cannot be written; the message names it.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".qtrain-write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        what = "is a file, not a folder" if out.is_file() else f"cannot be written ({exc.strerror or exc})"
+        raise ValueError(f"output folder {out} {what}; choose another with --out") from exc
+    return out
+
+
 def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | None = None,
                   device: str = "cpu", out_dir: str | Path | None = None,
                   store: ResultsStore | None = None, resume: bool = False,
@@ -92,26 +110,38 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
         device: "cpu" or "cuda".
         out_dir: folder for tables and plots (default ``results/<name>``).
         store: results store (default: :class:`ResultsStore` at its default path).
-        resume: skip tasks already stored (same benchmark, method, seed, params and quick flag).
+        resume: skip tasks already stored (same benchmark, method, seed, params, quick flag and
+            device). Concurrent resumed runs do not claim tasks from each other (see
+            :class:`ResultsStore`).
         rerun: with ``resume``, run these methods again anyway (a method ``m`` also matches
             ``m/...``, e.g. ``"speed"`` matches ``"speed/anneal/4x100"``): after a change that
             affects only some methods, the others are taken from the store.
         progress: called as ``progress(done, total, task)`` before each task.
+
+    The output folder and the store are checked writable before the first task; the stored
+    ``config["seeds"]`` are the seeds the tasks ran (a quick form runs fewer than asked for; the
+    request is then kept in ``config["seeds_requested"]``).
+
+    Raises:
+        ValueError: bad ``seeds``, an unwritable output folder, an unusable store
+            (:class:`~qtrain.bench.store.StoreError`).
     """
     bench = get_benchmark(name) if isinstance(name, str) else name
     nseeds = bench.default_seeds if seeds is None else seeds
     if nseeds < 1:
         raise ValueError(f"seeds must be at least 1, got {nseeds}")
-    out = Path(out_dir) if out_dir is not None else Path("results") / bench.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(Path(out_dir) if out_dir is not None else Path("results") / bench.name)
     cfg = BenchConfig(quick=quick, seeds=list(range(nseeds)), device=device, out_dir=out)
     store = store if store is not None else ResultsStore()
+    store.check_writable()  # before the first task: a read-only store would lose its result
     env = environment(device)
-    config = {"quick": quick, "seeds": cfg.seeds, "device": device}
     tasks = bench.tasks(cfg)
+    config = {"quick": quick, "seeds": sorted({t.seed for t in tasks}), "device": device}
+    if config["seeds"] != cfg.seeds:  # the quick forms run fewer seeds than asked for
+        config["seeds_requested"] = cfg.seeds
     runs, skipped = [], 0
     for i, task in enumerate(tasks):
-        key = task_key(bench.name, task, quick)
+        key = task_key(bench.name, task, quick, device)
         if progress is not None:
             progress(i, len(tasks), task)
         if resume and not _matches(task.method, rerun):

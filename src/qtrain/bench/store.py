@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResultsStore", "RunRecord", "default_db_path"]
+__all__ = ["ResultsStore", "RunRecord", "StoreError", "default_db_path"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -38,6 +38,34 @@ def default_db_path() -> Path:
         return Path(os.environ["QTRAIN_DB"]).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "qtrain" / "results.sqlite"
+
+
+class StoreError(ValueError):
+    """The results database cannot be used: a folder, a corrupt or truncated file, read-only, or
+    a folder that cannot be created. The message names the path and what to do."""
+
+
+_HINT = "point --db or QTRAIN_DB at a writable SQLite file"
+
+
+@contextmanager
+def _usable(path: Path) -> Iterator[None]:
+    """Turn SQLite's and the file system's errors about ``path`` into one :class:`StoreError`."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if path.is_dir():
+            why = "is a folder, not a database file"
+        elif "readonly" in text or "read-only" in text:
+            why = "is read-only"
+        elif "not a database" in text or "malformed" in text:
+            why = f"is corrupt or not a SQLite database ({text})"
+        else:
+            why = f"cannot be used ({text})"
+        raise StoreError(f"results database {path} {why}; {_HINT}") from exc
+    except OSError as exc:
+        raise StoreError(f"results database {path} cannot be created ({exc.strerror or exc}); {_HINT}") from exc
 
 
 @dataclass
@@ -67,24 +95,63 @@ class ResultsStore:
     Each run is written in its own transaction as soon as it finishes, so an interrupted sweep
     keeps every finished run, and ``--resume`` skips tasks whose ``task_key`` is already stored.
 
+    Two concurrent ``--resume`` runs of one benchmark do not claim tasks from each other: each
+    runs every task missing when it reaches it, so both may run (and store) the same task; run
+    them on different benchmarks or one after the other.
+
     Args:
         path: database file (created with its folder); default :func:`default_db_path`.
+        readonly: only read: create nothing (a missing file reads as an empty store) and never
+            write (``qtrain runs list``/``show``).
+
+    Raises:
+        StoreError: a ``path`` that is a folder, a corrupt or truncated file, or (when writing) a
+            folder that cannot be created.
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False):
         self.path = Path(path) if path is not None else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        if readonly:
+            if self.path.is_dir() or self.path.exists():
+                with self._connect() as con:  # a folder or a corrupt file fails here
+                    con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        with _usable(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.executescript(_SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30)
-        try:
-            with con:  # commits on success, rolls back on error
-                yield con
-        finally:
-            con.close()
+        with _usable(self.path):
+            if self.readonly:
+                con = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+            else:
+                con = sqlite3.connect(self.path, timeout=30)
+            try:
+                with con:  # commits on success, rolls back on error
+                    yield con
+            finally:
+                con.close()
+
+    def check_writable(self) -> None:
+        """Pre-flight before a benchmark's first task: a write inside a transaction that is
+        rolled back, so a read-only store fails before any run is lost.
+
+        Raises:
+            StoreError: the store cannot be written (read-only file or folder, opened readonly).
+        """
+        if self.readonly:
+            raise StoreError(f"results database {self.path} was opened read-only")
+        with self._connect() as con:
+            con.execute("CREATE TABLE IF NOT EXISTS _write_probe (x INTEGER)")
+            con.execute("DROP TABLE _write_probe")
+            con.rollback()
+
+    def _missing(self) -> bool:
+        """A read-only store whose file does not exist yet: it reads as empty."""
+        return self.readonly and not self.path.exists()
 
     def add(self, record: RunRecord) -> int:
         """Insert one run in one transaction; returns its id."""
@@ -102,12 +169,16 @@ class ResultsStore:
 
     def done_keys(self, benchmark: str) -> set[str]:
         """Task keys of every stored run of ``benchmark``."""
+        if self._missing():
+            return set()
         with self._connect() as con:
             rows = con.execute("SELECT task_key FROM runs WHERE benchmark = ?", (benchmark,))
             return {r[0] for r in rows}
 
     def find(self, benchmark: str, task_key: str) -> RunRecord | None:
         """The latest stored run of a task, if any."""
+        if self._missing():
+            return None
         with self._connect() as con:
             row = con.execute("SELECT * FROM runs WHERE benchmark = ? AND task_key = ? "
                               "ORDER BY id DESC LIMIT 1", (benchmark, task_key)).fetchone()
@@ -115,6 +186,8 @@ class ResultsStore:
 
     def list(self, benchmark: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Most recent runs first, optionally of one benchmark."""
+        if self._missing():
+            return []
         query, args = "SELECT * FROM runs", ()
         if benchmark:
             query, args = query + " WHERE benchmark = ?", (benchmark,)
@@ -124,8 +197,10 @@ class ResultsStore:
 
     def get(self, run_id: int) -> RunRecord:
         """One run by id; ``KeyError`` if absent."""
-        with self._connect() as con:
-            row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        row = None
+        if not self._missing():
+            with self._connect() as con:
+                row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise KeyError(f"no run with id {run_id} in {self.path}")
         return _record(row)

@@ -11,10 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# show_locals=False: a traceback (a bug) must never print local variables such as API tokens
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Train neural networks with quantum and quantum-inspired optimisers.")
-bench_app = typer.Typer(no_args_is_help=True, help="Named experiments: list and run them.")
-runs_app = typer.Typer(no_args_is_help=True, help="Runs kept in the results store (SQLite).")
+bench_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
+                        help="Named experiments: list and run them.")
+runs_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
+                       help="Runs kept in the results store (SQLite).")
 app.add_typer(bench_app, name="bench")
 app.add_typer(runs_app, name="runs")
 
@@ -28,6 +31,22 @@ class InputError(Exception):
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by ``None``: JSON has no such numbers."""
+    if isinstance(obj, float):
+        return obj if obj == obj and abs(obj) != float("inf") else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _dumps(obj: Any) -> str:
+    """Standard JSON only (``allow_nan=False``): non-finite numbers are printed as ``null``."""
+    return json.dumps(_finite(obj), allow_nan=False)
 
 
 def _parse_value(text: str) -> Any:
@@ -122,6 +141,8 @@ def solve(
         results = solve_by_size(problems, lambda item: item[0].num_variables, solve_size)
     except (ValueError, TypeError, RuntimeError, ImportError) as exc:
         _fail(str(exc))
+    except MemoryError:
+        _fail("out of memory while sampling; use fewer --num-reads or smaller problems")
     energies = [e for e, _ in results]
     samples = [x for _, x in results]
     info = infos[0] if len(infos) == 1 else {"groups": infos}
@@ -129,7 +150,7 @@ def solve(
         out = {"energy": energies, "sample": samples, "info": info}
         if any(labels != list(range(len(labels))) for _, labels in problems):
             out["variables"] = [[str(v) for v in labels] for _, labels in problems]
-        typer.echo(json.dumps(out))
+        typer.echo(_dumps(out))
         return
     table = Table(title=f"{sampler}: {len(problems)} problem(s), {num_reads} reads")
     table.add_column("problem", justify="right")
@@ -146,10 +167,37 @@ def solve(
 
 
 # ------------------------------------------------------------------ bench
-def _store(db: Path | None) -> Any:
+def _store(db: Path | None, readonly: bool = False) -> Any:
+    """The results store at ``db`` (default ``$QTRAIN_DB``); an unusable one is one line, exit 2.
+    ``readonly``: open it to read only (creates nothing)."""
     from qtrain.bench import ResultsStore
+    from qtrain.bench.store import StoreError
 
-    return ResultsStore(db)
+    try:
+        store = ResultsStore(db, readonly=readonly)
+        if not readonly:
+            store.check_writable()
+    except StoreError as exc:
+        _fail(str(exc))
+    return store
+
+
+def _check_out(out: Path) -> None:
+    """The output folder exists and is writable before the first task runs, else exit 2."""
+    from qtrain.bench.runner import check_output_dir
+
+    try:
+        check_output_dir(out)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _note_seeds(seeds: int | None, report: Any) -> None:
+    """Say when a benchmark ran fewer seeds than ``--seeds`` asked for (its quick form)."""
+    ran = sorted({r.seed for r in report.runs})
+    if seeds is not None and len(ran) < seeds:
+        typer.echo(f"note: this form of {report.benchmark} runs seed(s) {ran} only; --seeds {seeds} "
+                   "is honoured by the full run (without --quick)", err=True)
 
 
 @bench_app.command("list")
@@ -159,7 +207,7 @@ def bench_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 
     rows = [(name, get_benchmark(name).description) for name in available_benchmarks()]
     if as_json:
-        typer.echo(json.dumps([{"name": n, "description": d} for n, d in rows]))
+        typer.echo(_dumps([{"name": n, "description": d} for n, d in rows]))
         return
     table = Table(title="benchmarks")
     table.add_column("name")
@@ -221,21 +269,30 @@ def bench_run(
     if rerun and not resume:
         _fail("--rerun needs --resume (without it every run is run anyway)")
     store = _store(db)
-    if as_json:
-        report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                               store=store, resume=resume, rerun=rerun or ())
-        typer.echo(json.dumps(report.to_json()))
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        job = bar.add_task(name, total=None)
+    out = out if out is not None else Path("results") / name
+    _check_out(out)
+    try:
+        if as_json:
+            report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
+                                   store=store, resume=resume, rerun=rerun or ())
+            _note_seeds(seeds, report)
+            typer.echo(_dumps(report.to_json()))
+            return
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            job = bar.add_task(name, total=None)
 
-        def progress(done: int, total: int, task: Any) -> None:
-            bar.update(job, total=total, completed=done,
-                       description=f"{name}: {task.method} seed {task.seed}")
+            def progress(done: int, total: int, task: Any) -> None:
+                bar.update(job, total=total, completed=done,
+                           description=f"{name}: {task.method} seed {task.seed}")
 
-        report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                               store=store, resume=resume, rerun=rerun or (), progress=progress)
+            report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
+                                   store=store, resume=resume, rerun=rerun or (), progress=progress)
+    except KeyboardInterrupt:  # typer would turn it into a silent exit: say what is kept
+        typer.echo(f"interrupted: finished runs are kept in {store.path}; rerun with --resume to "
+                   "skip them", err=True)
+        raise typer.Exit(code=130) from None
+    _note_seeds(seeds, report)
     console.print(summary_table(f"{name}{' (quick)' if quick else ''}", report.summary))
     if report.skipped:
         console.print(f"{report.skipped} run(s) taken from the store (--resume)")
@@ -255,9 +312,9 @@ def runs_list(
     """List stored runs, most recent first."""
     import datetime as dt
 
-    records = _store(db).list(benchmark, limit)
+    records = _store(db, readonly=True).list(benchmark, limit)
     if as_json:
-        typer.echo(json.dumps([{"id": r.id, "benchmark": r.benchmark, **r.to_json()} for r in records]))
+        typer.echo(_dumps([{"id": r.id, "benchmark": r.benchmark, **r.to_json()} for r in records]))
         return
     table = Table(title=f"runs ({len(records)})")
     for col in ("id", "benchmark", "method", "seed", "finished", "seconds"):
@@ -277,16 +334,16 @@ def runs_show(
 ) -> None:
     """Show one run: parameters, configuration, environment and metrics."""
     try:
-        r = _store(db).get(run_id)
+        r = _store(db, readonly=True).get(run_id)
     except KeyError as exc:
         _fail(str(exc.args[0]))
     full = {"id": r.id, "benchmark": r.benchmark, "method": r.method, "seed": r.seed,
             "params": r.params, "config": r.config, "environment": r.environment,
             "metrics": r.metrics, "started": r.started, "finished": r.finished}
     if as_json:
-        typer.echo(json.dumps(full))
+        typer.echo(_dumps(full))
         return
-    console.print_json(json.dumps(full))
+    console.print_json(_dumps(full))
 
 
 def main() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,17 @@ _TOKEN_HELP = (
     "install the extra with `pip install 'qtrain[dwave]'`. Without an account, use 'anneal' or "
     "pass child=dwave.system.testing.MockDWaveSampler() to try the pipeline offline."
 )
+
+
+@contextmanager
+def _cloud_errors() -> Iterator[None]:
+    """dwave-cloud-client's network and API errors (``OSError`` subclasses: timeouts, refused
+    connections, a bad token) as one ``RuntimeError`` that says what to do."""
+    try:
+        yield
+    except OSError as exc:
+        raise RuntimeError(f"cannot reach the D-Wave solver ({type(exc).__name__}: {exc}); check the "
+                           "network and the API token, or use a local sampler such as 'anneal'") from exc
 
 
 def _require_dwave_system() -> Any:
@@ -70,6 +83,7 @@ class DWaveQPUSampler(QUBOSampler):
         _require_dwave_system()
         super().__init__(**defaults)
         self._child = child
+        self._opened = False  # whether _child was opened here from the token
         self._token = token
         self._solver = solver
         self.embedding_cache: dict[tuple, dict[int, list[int]]] = {}
@@ -99,8 +113,20 @@ class DWaveQPUSampler(QUBOSampler):
                     token = None
             if not token:
                 raise RuntimeError(_TOKEN_HELP)
-            self._child = DWaveSampler(token=token, solver=self._solver)
+            with _cloud_errors():
+                self._child = DWaveSampler(token=token, solver=self._solver)
+            self._opened = True
         return self._child
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles without the API token and without a ``DWaveSampler`` opened from it (it holds
+        the token too); the unpickled sampler opens a new one from ``DWAVE_API_TOKEN`` or the
+        config file. A ``child`` given by the caller is kept."""
+        state = dict(self.__dict__)
+        state["_token"] = None
+        if state.get("_opened"):
+            state["_child"], state["_opened"] = None, False
+        return state
 
     def _embedding(self, key: tuple, n: int, edges: list[tuple[int, int]], seed: int,
                    tries: int) -> tuple[dict[int, list[int]], bool]:
@@ -159,7 +185,9 @@ class DWaveQPUSampler(QUBOSampler):
                         else float(chain_strength))
             strengths.append(float(strength))
             embedded = embed_bqm(spin, emb, adjacency, chain_strength=strength)
-            ss = child.sample(embedded, num_reads=num_reads, **qpu_params)
+            with _cloud_errors():
+                ss = child.sample(embedded, num_reads=num_reads, **qpu_params)
+                ss.resolve()
             qpu_timing.append(dict(ss.info.get("timing", {})))
             un = unembed_sampleset(ss, emb, spin, chain_break_method=majority_vote,
                                    chain_break_fraction=True)
