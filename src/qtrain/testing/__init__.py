@@ -2,10 +2,11 @@
 
 from qtrain.testing.linear_solvers import assert_linear_solver_conforms, random_spd
 from qtrain.testing.optimizers import assert_optimizer_conforms, separable_problem
-from qtrain.testing.samplers import assert_sampler_conforms, random_qubo
+from qtrain.testing.samplers import assert_dimod_sampler_suite, assert_sampler_conforms, random_qubo
 from qtrain.testing.search_solvers import assert_search_solver_conforms, random_costs
 
 __all__ = [
+    "assert_dimod_sampler_suite",
     "assert_linear_solver_conforms",
     "assert_optimizer_conforms",
     "assert_sampler_conforms",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unittest
 from typing import Any
 
 import dimod
+import dimod.testing
 import numpy as np
 import torch
 
@@ -12,7 +14,7 @@ from qtrain._info import SolveContext
 from qtrain.qubo import QUBO, TIMING_KEYS, QUBOSampler
 from qtrain.qubo.exact import enumerate_energies
 
-__all__ = ["assert_sampler_conforms", "random_qubo"]
+__all__ = ["assert_dimod_sampler_suite", "assert_sampler_conforms", "random_qubo"]
 
 
 def random_qubo(batch: int, n: int, seed: int = 0, integer: bool = False) -> QUBO:
@@ -24,6 +26,35 @@ def random_qubo(batch: int, n: int, seed: int = 0, integer: bool = False) -> QUB
     else:
         Q = rng.uniform(-1, 1, size=(batch, n, n))
     return QUBO(torch.from_numpy(Q), torch.from_numpy(rng.uniform(-1, 1, size=batch)))
+
+
+def assert_dimod_sampler_suite(sampler: dimod.Sampler, max_num_variables: int | None = None) -> None:
+    """Run dimod's own sampler checks on ``sampler``: ``dimod.testing.assert_sampler_api`` and
+    every test of ``dimod.testing.load_sampler_bqm_tests`` (empty, one-variable and path BQMs of
+    every BQM class, SPIN and BINARY, labelled variables; energies recomputed by dimod).
+
+    Args:
+        sampler: any ``dimod.Sampler``; the tests call it without parameters (its defaults).
+        max_num_variables: the largest BQM dimod's tests may give it (``None``: no limit).
+
+    Raises:
+        AssertionError: naming every dimod test that failed or errored, with its message.
+    """
+    dimod.testing.assert_sampler_api(sampler)
+
+    @dimod.testing.load_sampler_bqm_tests(sampler, max_num_variables=max_num_variables)
+    class DimodSamplerTests(unittest.TestCase):
+        pass
+
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(DimodSamplerTests).run(result)
+    bad = result.failures + result.errors
+    if bad:
+        lines = [f"{test.id().rsplit('.', 1)[-1]}: {trace.strip().splitlines()[-1]}" for test, trace in bad]
+        raise AssertionError(f"{len(bad)} of {result.testsRun} dimod sampler tests failed for "
+                             f"{sampler!r}:\n" + "\n".join(lines))
+    if not result.testsRun:  # pragma: no cover - dimod always generates tests
+        raise AssertionError("dimod generated no sampler tests")
 
 
 def _check_result_shape(res: Any, batch: tuple[int, ...], n: int, num_reads: int, seed: int) -> None:
@@ -44,7 +75,7 @@ def _check_result_shape(res: Any, batch: tuple[int, ...], n: int, num_reads: int
 def assert_sampler_conforms(sampler: QUBOSampler, *, params: dict[str, Any] | None = None,
                             num_reads: int = 8, sizes: tuple[int, ...] = (1, 2, 5, 8),
                             batch: int = 3, seed: int = 1234, ground_state: bool = True,
-                            seeded: bool | None = None) -> None:
+                            seeded: bool | None = None, dimod_suite: bool = True) -> None:
     """Check a sampler against the interface contract and exact references; raise on a failure.
 
     Checks, for random dense problems of each size in ``sizes`` (a batch of ``batch`` problems):
@@ -59,6 +90,10 @@ def assert_sampler_conforms(sampler: QUBOSampler, *, params: dict[str, Any] | No
     4. A batch equals its problems solved one by one with the same seed: identical samples when
        seeded, else equal best energies on the ground-state instances.
     5. Small instances reach the exact ground state (brute force), when ``ground_state``.
+    6. dimod's own sampler suite (:func:`assert_dimod_sampler_suite`), when ``dimod_suite``;
+       dimod's tests call the sampler with its constructor defaults, so construct it with any
+       parameter it needs there (e.g. a short tabu ``timeout``).
+    7. An empty batch ``[0, n, n]`` gives an empty result.
 
     Args:
         sampler: any :class:`~qtrain.qubo.QUBOSampler`.
@@ -124,3 +159,7 @@ def assert_sampler_conforms(sampler: QUBOSampler, *, params: dict[str, Any] | No
         pass
     else:
         raise AssertionError("an unknown parameter must raise TypeError")
+    empty = sampler.sample_qubo_batch(QUBO(torch.zeros(0, 3, 3)), num_reads=2, return_all=True, **params)
+    assert tuple(empty.sample.shape) == (0, 3) and tuple(empty.samples.shape) == (0, 2, 3), "empty batch"
+    if dimod_suite:
+        assert_dimod_sampler_suite(sampler, max_num_variables=sampler.max_variables)
