@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from qtrain.testing import assert_optimizer_conforms
+from qtrain.testing import assert_optimizer_conforms, assert_torch_optim_conventions
 from qtrain.train import QPSBGD, BinaryConnect, ProxQuant, QNewton, SignSGD
 
 
@@ -42,8 +42,22 @@ TABLE = {
     "qnewton-layer-adam": (plain(QNewton, lr=0.1, blocking="layer", update="adam"), False),
     "qnewton-scheduled": (plain(QNewton, lr=0.5, solver="scheduled"), False),
 }
-# second-order optimisers form curvature from the gradient's graph
-KIT_OPTIONS = {name: {"create_graph": True} for name in TABLE if name.startswith("qnewton")}
+# second-order optimisers form curvature from the gradient's graph, and need a closure (as LBFGS)
+KIT_OPTIONS = {name: {"create_graph": True, "requires_closure": True} for name in TABLE
+               if name.startswith("qnewton")}
+# torch.optim conventions QP-SBGD does not keep yet
+QPSBGD_SKIP = (
+    # issue 13 item 4: fixed on the QP-SBGD branch
+    "zero_grad", "accumulation", "second_step_without_backward", "frozen_parameter",
+    # QP-SBGD steps the weights of the binary layers it hooks; a free parameter cannot join a group
+    "add_param_group",
+    # issue 13 item 15: torch.optim's __getstate__ drops QPSBGD's own attributes (seed, hooks, ...),
+    # so an unpickled or deep-copied QPSBGD cannot step; to fix in src/qtrain/train/qpsbgd/
+    "pickle", "deepcopy",
+)
+for _name in TABLE:
+    if _name.startswith("qpsbgd"):
+        KIT_OPTIONS[_name] = {"skip_conventions": QPSBGD_SKIP}
 # the kit's last_info check (timing, solver_info) is off for these until they report it
 # torch's own Adam (the full-precision reference) has no last_info
 NO_INFO_CHECK = ("full-precision-adam",)
@@ -86,8 +100,9 @@ def test_kit_rejects_an_optimizer_whose_last_info_lacks_the_shared_shape(info, m
 
     kit = {"binary": False, "invalid": ({"lr": -1.0},)}  # SGD accepts lr=0
     with pytest.raises(AssertionError, match=match):
-        assert_optimizer_conforms(plain(Reporting, lr=0.1), **kit)
-    assert_optimizer_conforms(plain(Reporting, lr=0.1), **kit, check_info=False)
+        assert_optimizer_conforms(plain(Reporting, lr=0.1), **kit, conventions=False)
+    # a local class does not pickle: the conventions (pickling among them) are not the point here
+    assert_optimizer_conforms(plain(Reporting, lr=0.1), **kit, check_info=False, conventions=False)
 
 
 def test_kit_rejects_an_optimizer_that_makes_no_progress():
@@ -106,6 +121,53 @@ def test_kit_rejects_an_optimizer_that_makes_no_progress():
 def test_binaryconnect_rejects(kw, match):
     with pytest.raises(ValueError, match=match):
         BinaryConnect([torch.nn.Parameter(torch.zeros(2))], **{"lr": 0.1, **kw})
+
+
+@pytest.mark.parametrize("make", [plain(torch.optim.SGD, lr=0.1), plain(torch.optim.SGD, lr=0.1, momentum=0.9)],
+                         ids=["sgd", "sgd-momentum"])
+def test_torch_sgd_is_the_reference_of_every_convention(make):
+    assert_torch_optim_conventions(make)
+
+
+@pytest.mark.parametrize("broken, check, skip", [
+    ("captured", "add_param_group", ()), ("captured", "zero_grad", ("add_param_group",)),
+    ("captured", "accumulation", ("add_param_group", "zero_grad")), ("lr", "lr", ()),
+    ("state", "state_dict continuation", ()),
+])
+def test_conventions_catch_an_optimizer_that_breaks_them(broken, check, skip):
+    class Broken(torch.optim.SGD):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, lr=lr)
+            self._lr0, self._steps, self._captured = lr, 0, {}
+            for group in self.param_groups:
+                for p in group["params"]:  # "captured": step from the last backward's gradient
+                    p.register_hook(lambda g, key=id(p): self._captured.__setitem__(key, g))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            self._steps += 1
+            for group in self.param_groups:
+                for p in group["params"]:
+                    g = self._captured.get(id(p)) if broken == "captured" else p.grad
+                    if g is None:
+                        continue
+                    lr = self._lr0 if broken == "lr" else group["lr"]
+                    if broken == "state":
+                        lr = lr / self._steps  # a counter state_dict does not carry
+                    p.add_(g, alpha=-lr)
+            return loss
+
+    with pytest.raises(AssertionError, match=check):
+        assert_torch_optim_conventions(plain(Broken), skip=skip)
+
+
+def test_conventions_refuse_an_unknown_skip():
+    with pytest.raises(ValueError, match="unknown checks"):
+        assert_torch_optim_conventions(plain(torch.optim.SGD, lr=0.1), skip=("no-such-check",))
 
 
 def test_baseline_updates_match_their_formulas():

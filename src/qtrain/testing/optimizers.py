@@ -43,7 +43,9 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
                                                                    {"lr": float("nan")}),
                               steps: int = 10, num_samples: int = 16, num_features: int = 6,
                               seed: int = 0, create_graph: bool = False,
-                              check_info: bool = True) -> None:
+                              check_info: bool = True, conventions: bool = True,
+                              requires_closure: bool = False,
+                              skip_conventions: Sequence[str] = ()) -> None:
     """Check that an optimiser keeps the ``torch.optim`` contract and makes progress.
 
     The problem: a one-layer :class:`~qtrain.nn.BinaryLinear` model (``binary`` sets whether its
@@ -61,7 +63,11 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
         7. (``check_info``, for an optimiser with a ``last_info`` attribute) after a step,
            ``last_info["timing"]`` has exactly the keys of
            :data:`qtrain._info.OPTIMIZER_TIMING_KEYS`, non-negative integer nanoseconds with
-           ``total_ns`` at least each stage, and ``last_info["solver_info"]`` is a list.
+           ``total_ns`` at least each stage, and ``last_info["solver_info"]`` is a list;
+        8. (``conventions``) ``torch.optim``'s conventions as ``torch.optim.SGD`` keeps them:
+           :func:`~qtrain.testing.assert_torch_optim_conventions` (closure, state-dict
+           continuation, ``StepLR``/``CosineAnnealingLR``, ``add_param_group``, ``zero_grad``,
+           accumulation, frozen parameters, pickling, deepcopy).
 
     Args:
         make: ``make(model, **overrides) -> Optimizer`` (a model, because layer-wise optimisers
@@ -73,6 +79,10 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
         create_graph: the closure calls ``loss.backward(create_graph=True)``, as second-order
             optimisers (``QNewton``) need the graph of the gradient to form curvature.
         check_info: run check 7.
+        conventions: run check 8.
+        requires_closure: the optimiser needs ``step(closure)`` (as LBFGS): check 8 skips the
+            conventions of a closure-free ``step()``.
+        skip_conventions: names of conventions check 8 skips (say why at the call).
 
     Raises:
         AssertionError: naming the first check that fails.
@@ -148,6 +158,14 @@ def assert_optimizer_conforms(make: OptimizerFactory, *, binary: bool = True,
     for p, q, r in zip(model.parameters(), twin.parameters(), third.parameters(), strict=True):
         assert torch.equal(p, q), "an optimiser loaded from state_dict made a different step"
         assert torch.equal(q, r), "two identical optimisers made different steps (unseeded?)"
+
+    # 8. torch.optim's conventions
+    if conventions:
+        from qtrain.testing.optim_conventions import assert_torch_optim_conventions
+
+        assert_torch_optim_conventions(make, binary=binary, requires_closure=requires_closure,
+                                       create_graph=create_graph, skip=skip_conventions,
+                                       num_samples=num_samples, num_features=num_features, seed=seed)
 
 
 def _assert_step_info(info: Any) -> None:

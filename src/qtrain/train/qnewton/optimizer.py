@@ -254,6 +254,11 @@ class QNewton(torch.optim.Optimizer):
         self.history.append(self.last_info)
         return loss.detach()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # torch.optim pickles only defaults, state and param_groups: the model, the solver and
+        # the step counter must travel too, or an unpickled (deep-copied) QNewton cannot step
+        return dict(self.__dict__)
+
     def state_dict(self) -> dict[str, Any]:
         """``torch.optim``'s state dict plus ``"qnewton_steps"``, the step counter that seeds the
         solver (``seed + step``) and numbers a scheduler's log, so that a reloaded optimiser
