@@ -26,10 +26,18 @@ CREATE TABLE IF NOT EXISTS runs (
     environment TEXT NOT NULL,
     metrics TEXT NOT NULL,
     started REAL NOT NULL,
-    finished REAL NOT NULL
+    finished REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'ok',
+    error TEXT,
+    worker TEXT,
+    wall_s REAL
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs (benchmark, task_key);
 """
+# Columns added after the first schema: an older database gains them on open.
+_ADDED = (("status", "TEXT NOT NULL DEFAULT 'ok'"), ("error", "TEXT"), ("worker", "TEXT"), ("wall_s", "REAL"))
+_COLUMNS = ("id", "benchmark", "method", "seed", "task_key", "params", "config", "environment", "metrics",
+            "started", "finished", "status", "error", "worker", "wall_s")
 
 
 def default_db_path() -> Path:
@@ -55,10 +63,17 @@ class RunRecord:
     metrics: dict[str, Any]
     started: float
     finished: float
+    status: str = "ok"
+    error: str | None = None
+    worker: str | None = None
+    wall_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "method": self.method, "seed": self.seed, "params": self.params,
-                "metrics": self.metrics}
+        out = {"id": self.id, "method": self.method, "seed": self.seed, "params": self.params,
+               "metrics": self.metrics}
+        if self.status != "ok":
+            out.update(status=self.status, error=self.error)
+        return out
 
 
 class ResultsStore:
@@ -76,6 +91,10 @@ class ResultsStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.executescript(_SCHEMA)
+            have = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+            for col, decl in _ADDED:
+                if col not in have:
+                    con.execute(f"ALTER TABLE runs ADD COLUMN {col} {decl}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -91,31 +110,33 @@ class ResultsStore:
         with self._connect() as con:
             cur = con.execute(
                 "INSERT INTO runs (benchmark, method, seed, task_key, params, config, environment,"
-                " metrics, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " metrics, started, finished, status, error, worker, wall_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.benchmark, record.method, record.seed, record.task_key,
                  json.dumps(record.params), json.dumps(record.config),
                  json.dumps(record.environment), json.dumps(record.metrics),
-                 record.started, record.finished),
+                 record.started, record.finished, record.status, record.error, record.worker,
+                 record.wall_s),
             )
             record.id = int(cur.lastrowid)
         return record.id
 
     def done_keys(self, benchmark: str) -> set[str]:
-        """Task keys of every stored run of ``benchmark``."""
+        """Task keys of every successful stored run of ``benchmark``."""
         with self._connect() as con:
-            rows = con.execute("SELECT task_key FROM runs WHERE benchmark = ?", (benchmark,))
+            rows = con.execute("SELECT task_key FROM runs WHERE benchmark = ? AND status = 'ok'", (benchmark,))
             return {r[0] for r in rows}
 
     def find(self, benchmark: str, task_key: str) -> RunRecord | None:
-        """The latest stored run of a task, if any."""
+        """The latest successful stored run of a task, if any (a failed run is run again)."""
         with self._connect() as con:
-            row = con.execute("SELECT * FROM runs WHERE benchmark = ? AND task_key = ? "
-                              "ORDER BY id DESC LIMIT 1", (benchmark, task_key)).fetchone()
+            row = con.execute(f"SELECT {_SELECT} FROM runs WHERE benchmark = ? AND task_key = ? "
+                              "AND status = 'ok' ORDER BY id DESC LIMIT 1", (benchmark, task_key)).fetchone()
         return None if row is None else _record(row)
 
     def list(self, benchmark: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Most recent runs first, optionally of one benchmark."""
-        query, args = "SELECT * FROM runs", ()
+        query, args = f"SELECT {_SELECT} FROM runs", ()
         if benchmark:
             query, args = query + " WHERE benchmark = ?", (benchmark,)
         with self._connect() as con:
@@ -125,16 +146,20 @@ class ResultsStore:
     def get(self, run_id: int) -> RunRecord:
         """One run by id; ``KeyError`` if absent."""
         with self._connect() as con:
-            row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = con.execute(f"SELECT {_SELECT} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise KeyError(f"no run with id {run_id} in {self.path}")
         return _record(row)
 
 
+_SELECT = ", ".join(_COLUMNS)
+
+
 def _record(row: tuple) -> RunRecord:
-    (rid, bench, method, seed, key, params, config, env, metrics, started, finished) = row
-    return RunRecord(rid, bench, method, seed, key, json.loads(params), json.loads(config),
-                     json.loads(env), json.loads(metrics), started, finished)
+    r = dict(zip(_COLUMNS, row, strict=True))
+    for k in ("params", "config", "environment", "metrics"):
+        r[k] = json.loads(r[k])
+    return RunRecord(**r)
 
 
 def now() -> float:

@@ -201,8 +201,15 @@ def bench_run(
     resume: bool = typer.Option(False, "--resume", help="Skip runs already in the store."),
     rerun: list[str] | None = typer.Option(None, "--rerun", help="With --resume: run this method "
                                            "again anyway (repeatable; 'm' also matches 'm/...')."),
+    executor: str = typer.Option("serial", "--executor", help="serial | dask (tasks on a dask cluster)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="With --executor dask: address of a "
+                                         "running scheduler (tcp://host:8786); default a local cluster."),
+    workers: int | None = typer.Option(None, "--workers", help="With --executor dask: worker processes "
+                                       "of the local cluster (default: one per core)."),
 ) -> None:
-    """Run a benchmark; every run is stored, then the summary table is printed."""
+    """Run a benchmark; every run is stored, then the summary table is printed.
+
+    Exits 1 naming the failed tasks when a task raised (the others are stored)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from qtrain.bench import available_benchmarks, run_benchmark
@@ -220,11 +227,21 @@ def bench_run(
         _fail(str(exc))
     if rerun and not resume:
         _fail("--rerun needs --resume (without it every run is run anyway)")
+    from qtrain.bench.executors import get_executor
+
+    try:
+        exe = get_executor(executor, scheduler=scheduler, workers=workers)
+    except (ValueError, ImportError) as exc:
+        _fail(str(exc))
     store = _store(db)
     if as_json:
-        report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                               store=store, resume=resume, rerun=rerun or ())
+        try:
+            report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
+                                   store=store, resume=resume, rerun=rerun or (), executor=exe)
+        except ValueError as exc:  # the scheduler is unreachable
+            _fail(str(exc))
         typer.echo(json.dumps(report.to_json()))
+        _exit_on_failed(report)
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -234,14 +251,29 @@ def bench_run(
             bar.update(job, total=total, completed=done,
                        description=f"{name}: {task.method} seed {task.seed}")
 
-        report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                               store=store, resume=resume, rerun=rerun or (), progress=progress)
+        try:
+            report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out, store=store,
+                                   resume=resume, rerun=rerun or (), progress=progress, executor=exe)
+        except ValueError as exc:  # the scheduler is unreachable
+            _fail(str(exc))
     console.print(summary_table(f"{name}{' (quick)' if quick else ''}", report.summary))
     if report.skipped:
         console.print(f"{report.skipped} run(s) taken from the store (--resume)")
     for f in report.files:
         console.print(f"wrote {f}")
     console.print(f"runs stored in {store.path}")
+    _exit_on_failed(report)
+
+
+def _exit_on_failed(report: Any) -> None:
+    """Name every failed task on stderr and exit 1 (the finished runs are already stored)."""
+    if not report.failed:
+        return
+    for r in report.failed:
+        typer.echo(f"failed: {r.method} seed {r.seed} (run {r.id}): {r.error}", err=True)
+    typer.echo(f"error: {len(report.failed)} task(s) failed; the others are stored (rerun them with --resume)",
+               err=True)
+    raise typer.Exit(code=1)
 
 
 # ------------------------------------------------------------------ runs
