@@ -321,6 +321,23 @@ def runs_show(
     console.print_json(json.dumps(full))
 
 
+@runs_app.command("export")
+def runs_export(
+    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    fmt: str = typer.Option("csv", "--format", help="csv | json | parquet."),
+    benchmark: str | None = typer.Option(None, "--benchmark", "-b", help="Only this benchmark."),
+    db: Path | None = typer.Option(None, "--db", help="Results database."),
+) -> None:
+    """Write stored runs, one row per run (method, seed, params and metrics flattened)."""
+    from qtrain.bench.export import export_runs
+
+    try:
+        n = export_runs(out, fmt, benchmark=benchmark, store=_store(db))
+    except (ValueError, ImportError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {n} run(s) to {out}")
+
+
 def main() -> None:
     """Entry point of the ``qtrain`` script."""
     try:
