@@ -276,6 +276,31 @@ def _exit_on_failed(report: Any) -> None:
     raise typer.Exit(code=1)
 
 
+# ------------------------------------------------------------------ report
+@app.command()
+def report(
+    names: list[str] | None = typer.Argument(None, help="Benchmarks to report (default: all stored)."),
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for the HTML pages and plots."),
+    compare: tuple[str, str] | None = typer.Option(None, "--compare", help="Two invocation ids (or run "
+                                                   "ids) of NAME: the metric deltas B - A."),
+    db: Path | None = typer.Option(None, "--db", help="Results database."),
+) -> None:
+    """Write a static HTML report (index, a page per benchmark) from the results store."""
+    from qtrain.bench.report import write_comparison, write_report
+
+    try:
+        if compare:
+            if not names or len(names) != 1:
+                raise ValueError("--compare needs exactly one benchmark NAME")
+            files = [write_comparison(out, names[0], *compare, store=_store(db))]
+        else:
+            files = write_report(out, names or (), store=_store(db))
+    except ValueError as exc:
+        _fail(str(exc))
+    for f in files:
+        typer.echo(f"wrote {f}")
+
+
 # ------------------------------------------------------------------ runs
 @runs_app.command("list")
 def runs_list(
