@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # resolved first would pull several GB of CUDA wheels.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean gpu-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# Every CUDA path (tests marked cuda, the GPU parts of qubo-speed, quantum-speed, sinnn-quantum) in
+# under eight minutes, one summary in results/gpu-check; without a GPU it says so and exits 0.
+gpu-check: $(VENV)/.dev
+	$(BIN)/python benchmarks/gpu_check.py --out results/gpu-check
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests

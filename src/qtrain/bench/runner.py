@@ -1,12 +1,12 @@
-"""Run a benchmark: tasks in order, each stored as it finishes, with progress and resume."""
+"""Run a benchmark: tasks on an executor (serial or dask), each stored by this process as it
+finishes, with progress and resume."""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
-import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task, task_key
+from qtrain.bench.executors import Executor, get_executor
 from qtrain.bench.registry import get_benchmark
 from qtrain.bench.store import ResultsStore, RunRecord
 
@@ -67,10 +68,12 @@ class BenchReport:
     summary: dict[str, dict[str, float]]
     files: list[Path] = field(default_factory=list)
     skipped: int = 0
+    failed: list[RunRecord] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"benchmark": self.benchmark, "runs": [r.to_json() for r in self.runs],
-                "summary": self.summary, "files": [str(f) for f in self.files]}
+                "summary": self.summary, "files": [str(f) for f in self.files],
+                "failed": [r.to_json() for r in self.failed]}
 
 
 def _matches(method: str, names: Sequence[str]) -> bool:
@@ -100,8 +103,13 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
                   device: str = "cpu", out_dir: str | Path | None = None,
                   store: ResultsStore | None = None, resume: bool = False,
                   rerun: Sequence[str] = (),
-                  progress: Callable[[int, int, Task], None] | None = None) -> BenchReport:
+                  progress: Callable[[int, int, Task], None] | None = None,
+                  executor: str | Executor = "serial") -> BenchReport:
     """Run every task of a benchmark, storing each finished run in its own transaction.
+
+    Tasks run on ``executor``; their outcomes come back in completion order and only this process
+    writes them to the store. A task that raises is stored with ``status="failed"`` and its
+    error, the others carry on, and the report lists it in ``failed`` (``--resume`` runs it again).
 
     Args:
         name: a registered benchmark name or a :class:`Benchmark` instance.
@@ -116,15 +124,18 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
         rerun: with ``resume``, run these methods again anyway (a method ``m`` also matches
             ``m/...``, e.g. ``"speed"`` matches ``"speed/anneal/4x100"``): after a change that
             affects only some methods, the others are taken from the store.
-        progress: called as ``progress(done, total, task)`` before each task.
+        progress: called as ``progress(done, total, task)`` as each task is taken from the store
+            or finishes.
+        executor: ``"serial"`` (this process, in order), ``"dask"`` (a local dask cluster) or an
+            :class:`~qtrain.bench.executors.Executor` (e.g. ``DaskExecutor(scheduler=...)``).
 
     The output folder and the store are checked writable before the first task; the stored
     ``config["seeds"]`` are the seeds the tasks ran (a quick form runs fewer than asked for; the
     request is then kept in ``config["seeds_requested"]``).
 
     Raises:
-        ValueError: bad ``seeds``, an unwritable output folder, an unusable store
-            (:class:`~qtrain.bench.store.StoreError`).
+        ValueError: ``seeds < 1``, an unwritable output folder, an unusable store
+            (:class:`~qtrain.bench.store.StoreError`), an unknown executor, an unreachable scheduler.
     """
     bench = get_benchmark(name) if isinstance(name, str) else name
     nseeds = bench.default_seeds if seeds is None else seeds
@@ -134,32 +145,40 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
     cfg = BenchConfig(quick=quick, seeds=list(range(nseeds)), device=device, out_dir=out)
     store = store if store is not None else ResultsStore()
     store.check_writable()  # before the first task: a read-only store would lose its result
+    exe = get_executor(executor)
     env = environment(device)
     tasks = bench.tasks(cfg)
-    config = {"quick": quick, "seeds": sorted({t.seed for t in tasks}), "device": device}
+    config = {"quick": quick, "seeds": sorted({t.seed for t in tasks}), "device": device,
+              "executor": exe.describe(), "invocation": uuid.uuid4().hex[:12]}
     if config["seeds"] != cfg.seeds:  # the quick forms run fewer seeds than asked for
         config["seeds_requested"] = cfg.seeds
-    runs, skipped = [], 0
+    keys = [task_key(bench.name, task, quick, device) for task in tasks]
+    done: dict[int, RunRecord] = {}
     for i, task in enumerate(tasks):
-        key = task_key(bench.name, task, quick, device)
-        if progress is not None:
-            progress(i, len(tasks), task)
         if resume and not _matches(task.method, rerun):
-            old = store.find(bench.name, key)
+            old = store.find(bench.name, keys[i])
             if old is not None:
-                runs.append(old)
-                skipped += 1
-                continue
-        started = time.time()
-        metrics = bench.run_task(task, cfg)
-        json.dumps(metrics)  # fail early on a metric that the store cannot hold
-        record = RunRecord(None, bench.name, task.method, task.seed, key, dict(task.params),
-                           config, env, metrics, started, time.time())
+                done[i] = old
+                if progress is not None:
+                    progress(len(done), len(tasks), task)
+    skipped = len(done)
+    todo = [i for i in range(len(tasks)) if i not in done]
+    failed = []
+    for res in exe.run(bench, [tasks[i] for i in todo], cfg):
+        i = todo[res.index]
+        task = tasks[i]
+        record = RunRecord(None, bench.name, task.method, task.seed, keys[i], dict(task.params), config, env,
+                           res.metrics, res.started, res.finished, res.status, res.error, res.worker,
+                           res.wall_s)
         store.add(record)
-        runs.append(record)
-    if progress is not None and tasks:
-        progress(len(tasks), len(tasks), tasks[-1])
+        if record.status == "ok":
+            done[i] = record
+        else:
+            failed.append(record)
+        if progress is not None:
+            progress(len(done) + len(failed), len(tasks), task)
+    runs = [done[i] for i in sorted(done)]
     files = bench.report(runs, cfg)
     summary = summarize(runs)
     summary.update(bench.summary_extra(summary))
-    return BenchReport(bench.name, runs, summary, files, skipped)
+    return BenchReport(bench.name, runs, summary, files, skipped, failed)

@@ -26,10 +26,18 @@ CREATE TABLE IF NOT EXISTS runs (
     environment TEXT NOT NULL,
     metrics TEXT NOT NULL,
     started REAL NOT NULL,
-    finished REAL NOT NULL
+    finished REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'ok',
+    error TEXT,
+    worker TEXT,
+    wall_s REAL
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs (benchmark, task_key);
 """
+# Columns added after the first schema: an older database gains them on open.
+_ADDED = (("status", "TEXT NOT NULL DEFAULT 'ok'"), ("error", "TEXT"), ("worker", "TEXT"), ("wall_s", "REAL"))
+_COLUMNS = ("id", "benchmark", "method", "seed", "task_key", "params", "config", "environment", "metrics",
+            "started", "finished", "status", "error", "worker", "wall_s")
 
 
 def default_db_path() -> Path:
@@ -83,10 +91,17 @@ class RunRecord:
     metrics: dict[str, Any]
     started: float
     finished: float
+    status: str = "ok"
+    error: str | None = None
+    worker: str | None = None
+    wall_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "method": self.method, "seed": self.seed, "params": self.params,
-                "metrics": self.metrics}
+        out = {"id": self.id, "method": self.method, "seed": self.seed, "params": self.params,
+               "metrics": self.metrics}
+        if self.status != "ok":
+            out.update(status=self.status, error=self.error)
+        return out
 
 
 class ResultsStore:
@@ -112,15 +127,25 @@ class ResultsStore:
     def __init__(self, path: str | Path | None = None, *, readonly: bool = False):
         self.path = Path(path) if path is not None else default_db_path()
         self.readonly = readonly
+        self._select = _SELECT
         if readonly:
             if self.path.is_dir() or self.path.exists():
                 with self._connect() as con:  # a folder or a corrupt file fails here
                     con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    have = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+                # an older database read without migrating: its missing columns read as defaults
+                defaults = {col: decl.split("DEFAULT ")[-1] if "DEFAULT" in decl else "NULL" for col, decl in _ADDED}
+                self._select = ", ".join(c if c in have or c not in defaults else f"{defaults[c]} AS {c}"
+                                         for c in _COLUMNS)
             return
         with _usable(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.executescript(_SCHEMA)
+            have = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+            for col, decl in _ADDED:
+                if col not in have:
+                    con.execute(f"ALTER TABLE runs ADD COLUMN {col} {decl}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -158,37 +183,39 @@ class ResultsStore:
         with self._connect() as con:
             cur = con.execute(
                 "INSERT INTO runs (benchmark, method, seed, task_key, params, config, environment,"
-                " metrics, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " metrics, started, finished, status, error, worker, wall_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.benchmark, record.method, record.seed, record.task_key,
                  json.dumps(record.params), json.dumps(record.config),
                  json.dumps(record.environment), json.dumps(record.metrics),
-                 record.started, record.finished),
+                 record.started, record.finished, record.status, record.error, record.worker,
+                 record.wall_s),
             )
             record.id = int(cur.lastrowid)
         return record.id
 
     def done_keys(self, benchmark: str) -> set[str]:
-        """Task keys of every stored run of ``benchmark``."""
+        """Task keys of every successful stored run of ``benchmark``."""
         if self._missing():
             return set()
         with self._connect() as con:
-            rows = con.execute("SELECT task_key FROM runs WHERE benchmark = ?", (benchmark,))
+            rows = con.execute("SELECT task_key FROM runs WHERE benchmark = ? AND status = 'ok'", (benchmark,))
             return {r[0] for r in rows}
 
     def find(self, benchmark: str, task_key: str) -> RunRecord | None:
-        """The latest stored run of a task, if any."""
+        """The latest successful stored run of a task, if any (a failed run is run again)."""
         if self._missing():
             return None
         with self._connect() as con:
-            row = con.execute("SELECT * FROM runs WHERE benchmark = ? AND task_key = ? "
-                              "ORDER BY id DESC LIMIT 1", (benchmark, task_key)).fetchone()
+            row = con.execute(f"SELECT {self._select} FROM runs WHERE benchmark = ? AND task_key = ? "
+                              "AND status = 'ok' ORDER BY id DESC LIMIT 1", (benchmark, task_key)).fetchone()
         return None if row is None else _record(row)
 
     def list(self, benchmark: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Most recent runs first, optionally of one benchmark."""
         if self._missing():
             return []
-        query, args = "SELECT * FROM runs", ()
+        query, args = f"SELECT {self._select} FROM runs", ()
         if benchmark:
             query, args = query + " WHERE benchmark = ?", (benchmark,)
         with self._connect() as con:
@@ -200,16 +227,20 @@ class ResultsStore:
         row = None
         if not self._missing():
             with self._connect() as con:
-                row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+                row = con.execute(f"SELECT {self._select} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise KeyError(f"no run with id {run_id} in {self.path}")
         return _record(row)
 
 
+_SELECT = ", ".join(_COLUMNS)
+
+
 def _record(row: tuple) -> RunRecord:
-    (rid, bench, method, seed, key, params, config, env, metrics, started, finished) = row
-    return RunRecord(rid, bench, method, seed, key, json.loads(params), json.loads(config),
-                     json.loads(env), json.loads(metrics), started, finished)
+    r = dict(zip(_COLUMNS, row, strict=True))
+    for k in ("params", "config", "environment", "metrics"):
+        r[k] = json.loads(r[k])
+    return RunRecord(**r)
 
 
 def now() -> float:

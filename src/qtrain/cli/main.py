@@ -249,8 +249,15 @@ def bench_run(
     resume: bool = typer.Option(False, "--resume", help="Skip runs already in the store."),
     rerun: list[str] | None = typer.Option(None, "--rerun", help="With --resume: run this method "
                                            "again anyway (repeatable; 'm' also matches 'm/...')."),
+    executor: str = typer.Option("serial", "--executor", help="serial | dask (tasks on a dask cluster)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="With --executor dask: address of a "
+                                         "running scheduler (tcp://host:8786); default a local cluster."),
+    workers: int | None = typer.Option(None, "--workers", help="With --executor dask: worker processes "
+                                       "of the local cluster (default: one per core)."),
 ) -> None:
-    """Run a benchmark; every run is stored, then the summary table is printed."""
+    """Run a benchmark; every run is stored, then the summary table is printed.
+
+    Exits 1 naming the failed tasks when a task raised (the others are stored)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from qtrain.bench import available_benchmarks, run_benchmark
@@ -268,15 +275,22 @@ def bench_run(
         _fail(str(exc))
     if rerun and not resume:
         _fail("--rerun needs --resume (without it every run is run anyway)")
+    from qtrain.bench.executors import get_executor
+
+    try:
+        exe = get_executor(executor, scheduler=scheduler, workers=workers)
+    except (ValueError, ImportError) as exc:
+        _fail(str(exc))
     store = _store(db)
     out = out if out is not None else Path("results") / name
     _check_out(out)
     try:
         if as_json:
             report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                                   store=store, resume=resume, rerun=rerun or ())
+                                   store=store, resume=resume, rerun=rerun or (), executor=exe)
             _note_seeds(seeds, report)
             typer.echo(_dumps(report.to_json()))
+            _exit_on_failed(report)
             return
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -286,8 +300,10 @@ def bench_run(
                 bar.update(job, total=total, completed=done,
                            description=f"{name}: {task.method} seed {task.seed}")
 
-            report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out,
-                                   store=store, resume=resume, rerun=rerun or (), progress=progress)
+            report = run_benchmark(name, quick=quick, seeds=seeds, device=dev, out_dir=out, store=store,
+                                   resume=resume, rerun=rerun or (), progress=progress, executor=exe)
+    except ValueError as exc:  # e.g. the scheduler is unreachable
+        _fail(str(exc))
     except KeyboardInterrupt:  # typer would turn it into a silent exit: say what is kept
         typer.echo(f"interrupted: finished runs are kept in {store.path}; rerun with --resume to "
                    "skip them", err=True)
@@ -299,6 +315,43 @@ def bench_run(
     for f in report.files:
         console.print(f"wrote {f}")
     console.print(f"runs stored in {store.path}")
+    _exit_on_failed(report)
+
+
+def _exit_on_failed(report: Any) -> None:
+    """Name every failed task on stderr and exit 1 (the finished runs are already stored)."""
+    if not report.failed:
+        return
+    for r in report.failed:
+        typer.echo(f"failed: {r.method} seed {r.seed} (run {r.id}): {r.error}", err=True)
+    typer.echo(f"error: {len(report.failed)} task(s) failed; the others are stored (rerun them with --resume)",
+               err=True)
+    raise typer.Exit(code=1)
+
+
+# ------------------------------------------------------------------ report
+@app.command()
+def report(
+    names: list[str] | None = typer.Argument(None, help="Benchmarks to report (default: all stored)."),
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for the HTML pages and plots."),
+    compare: tuple[str, str] | None = typer.Option(None, "--compare", help="Two invocation ids (or run "
+                                                   "ids) of NAME: the metric deltas B - A."),
+    db: Path | None = typer.Option(None, "--db", help="Results database."),
+) -> None:
+    """Write a static HTML report (index, a page per benchmark) from the results store."""
+    from qtrain.bench.report import write_comparison, write_report
+
+    try:
+        if compare:
+            if not names or len(names) != 1:
+                raise ValueError("--compare needs exactly one benchmark NAME")
+            files = [write_comparison(out, names[0], *compare, store=_store(db))]
+        else:
+            files = write_report(out, names or (), store=_store(db))
+    except ValueError as exc:
+        _fail(str(exc))
+    for f in files:
+        typer.echo(f"wrote {f}")
 
 
 # ------------------------------------------------------------------ runs
@@ -344,6 +397,23 @@ def runs_show(
         typer.echo(_dumps(full))
         return
     console.print_json(_dumps(full))
+
+
+@runs_app.command("export")
+def runs_export(
+    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    fmt: str = typer.Option("csv", "--format", help="csv | json | parquet."),
+    benchmark: str | None = typer.Option(None, "--benchmark", "-b", help="Only this benchmark."),
+    db: Path | None = typer.Option(None, "--db", help="Results database."),
+) -> None:
+    """Write stored runs, one row per run (method, seed, params and metrics flattened)."""
+    from qtrain.bench.export import export_runs
+
+    try:
+        n = export_runs(out, fmt, benchmark=benchmark, store=_store(db))
+    except (ValueError, ImportError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {n} run(s) to {out}")
 
 
 def main() -> None:

@@ -71,19 +71,25 @@ class QAOASampler(QUBOSampler):
     """QAOA of depth ``p`` with seeded angle optimisation; reads are draws from the optimised state.
 
     Parameters: ``p`` (depth, default 2), ``restarts`` (4), ``steps`` (Adam steps, 100), ``lr``
-    (0.05), ``profile`` (for the projected time of one shot).
+    (0.05), ``profile`` (for the projected time of one shot), ``backend`` (a Qiskit ``BackendV2``:
+    the optimised circuit is transpiled for it and measured there, see
+    :mod:`qtrain.quantum.backends`; default ``None``, qtrain's statevector), ``shots`` (with a
+    back-end: measurements per problem, default ``num_reads``; the reads are the first
+    ``num_reads`` shots).
 
     ``info``: ``expectation``, ``success_probability`` (probability of a ground state per shot),
     ``gammas``/``betas`` per problem, ``oracle_calls`` (cost layers spent by the optimisation),
     ``resources`` (one shot, with ``projected_time_s``) and ``tts99_s`` (shots until a ground state
-    with 99% confidence, times one shot).
+    with 99% confidence, times one shot). With a back-end also ``backend`` (name, shots, transpiled
+    depth, two-qubit gates, qubits), ``counts`` (per problem) and ``sampled_success_probability``
+    (the fraction of shots that hit a ground state, beside the statevector's ``success_probability``).
 
     Args:
         max_variables: largest ``n`` accepted (default 16).
     """
 
     name = "qaoa"
-    parameter_names = ("p", "restarts", "steps", "lr", "profile")
+    parameter_names = ("p", "restarts", "steps", "lr", "profile", "backend", "shots")
     default_num_reads = 16
 
     def __init__(self, max_variables: int = 16, **defaults: Any):
@@ -93,9 +99,20 @@ class QAOASampler(QUBOSampler):
         super().__init__(**defaults)
 
     def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, p: int = 2, restarts: int = 4,
-                steps: int = 100, lr: float = 0.05, profile: str = "superconducting-today"
-                ) -> tuple[torch.Tensor, dict[str, Any]]:
+                steps: int = 100, lr: float = 0.05, profile: str = "superconducting-today", backend: Any = None,
+                shots: int | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+        if backend is not None:
+            from qtrain.quantum.backends import check_backend, check_shots
+
+            check_backend(backend, qubo.num_variables)  # before any work: the circuit must fit
+            shots = check_shots(num_reads if shots is None else shots)
+            if shots < num_reads:
+                raise ValueError(f"shots ({shots}) must be at least num_reads ({num_reads}): each read is a shot")
+        elif shots is not None:
+            raise ValueError("shots applies to a back-end run; pass backend=... (a Qiskit BackendV2)")
         res = qaoa(qubo.to(torch.float64), p=p, seed=seed, restarts=restarts, steps=steps, lr=lr)
+        if backend is not None:
+            return _qaoa_on_backend(qubo, res, backend, shots, num_reads, seed)
         probs = res.probabilities
         cdf = probs.cumsum(-1)
         # one uniform per read, shared by the problems: a problem alone draws what it draws in a batch
@@ -109,3 +126,24 @@ class QAOASampler(QUBOSampler):
                 "oracle_calls": res.oracle_calls, "resources": res.resources.to_dict(profile),
                 "tts99_s": [tts99(min(1.0, max(0.0, float(s))), t_shot) for s in res.success_probability]}
         return _bits(index, qubo.num_variables), info
+
+
+def _qaoa_on_backend(qubo: QUBO, res: Any, backend: Any, shots: int, num_reads: int, seed: int
+                     ) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Measure each problem's optimised QAOA circuit on ``backend``; reads are its first shots."""
+    from qtrain.quantum.backends import run_circuits, summarize_runs
+    from qtrain.quantum.builders import qaoa_circuit
+
+    B = qubo.num_problems
+    circuits = [qaoa_circuit(qubo[b], res.gammas[b].tolist(), res.betas[b].tolist()) for b in range(B)]
+    runs = run_circuits(circuits, backend, shots, seed)
+    costs = enumerate_energies(qubo.to(torch.float64))
+    ground = costs.min(-1, keepdim=True).values
+    hit = torch.isclose(costs, ground, rtol=0, atol=1e-9)
+    sampled = [float(hit[b, r.outcomes].double().mean()) for b, r in enumerate(runs)]
+    index = torch.stack([r.outcomes[:num_reads] for r in runs])
+    info = {"expectation": res.expectation.tolist(), "success_probability": res.success_probability.tolist(),
+            "sampled_success_probability": sampled, "gammas": res.gammas.tolist(), "betas": res.betas.tolist(),
+            "oracle_calls": res.oracle_calls, "backend": summarize_runs(runs),
+            "counts": [{str(k): v for k, v in sorted(r.counts.items())} for r in runs]}
+    return _bits(index, qubo.num_variables), info

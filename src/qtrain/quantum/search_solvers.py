@@ -33,7 +33,7 @@ import torch
 from qtrain._info import SolveContext, resolve_seed, stage_timing
 from qtrain._registry import LazyRegistry
 from qtrain.quantum._checks import real_finite
-from qtrain.quantum.resources import Resources, get_profile
+from qtrain.quantum.resources import Resources, get_profile, grover_iteration_resources
 from qtrain.quantum.search import bbht_search, minimum_search
 
 __all__ = [
@@ -142,6 +142,30 @@ class SearchSolver(ABC):
         return f"{type(self).__name__}({args})"
 
 
+def _on_backend(costs: torch.Tensor, seed: int, backend: Any, shots: int | None, profile: str,
+                threshold: torch.Tensor | None, max_oracle_calls: int | None, lam: float
+                ) -> tuple[torch.Tensor, dict[str, Any], Any]:
+    """The search with every Grover round measured on a Qiskit back-end (``shots`` per round,
+    default 1: the textbook algorithm); resources price the schedule's longest run."""
+    from qtrain.quantum import backends
+
+    shots = 1 if shots is None else shots
+    if threshold is None:
+        index, info = backends.backend_minimum_search(costs, backend, shots, seed, max_oracle_calls, lam)
+    else:
+        index, info = backends.backend_threshold_search(costs, threshold, backend, shots, seed, max_oracle_calls,
+                                                        lam)
+    n = max(1, (costs.shape[-1] - 1).bit_length())
+    calls = max(info["oracle_calls"], default=0)
+    info["resources"] = grover_iteration_resources(n).scaled(calls).to_dict(profile)
+    return index, info, None
+
+
+def _no_shots_without_backend(backend: Any, shots: Any) -> None:
+    if backend is None and shots is not None:
+        raise ValueError("shots applies to a back-end run; pass backend=... (a Qiskit BackendV2)")
+
+
 def _quantum_info(res: Any, profile: str) -> dict[str, Any]:
     """The per-problem counts every quantum solver reports, and its resources on ``profile``."""
     resources: Resources = res.resources
@@ -170,7 +194,10 @@ class DurrHoyerSolver(SearchSolver):
     :func:`~qtrain.quantum.search.dh_budget`), ``lam`` (BBHT's growth factor, 6/5), ``profile``
     (hardware profile of the projected time, default ``superconducting-today``), ``oracle``
     (:class:`~qtrain.quantum.resources.Resources` of one oracle call; default a diagonal phase
-    oracle).
+    oracle), ``backend`` (a Qiskit ``BackendV2``: every Grover round is transpiled for it and
+    measured there, :func:`~qtrain.quantum.backends.backend_minimum_search`; ``info["backend"]``
+    gives its name, shots, transpiled depth and two-qubit gates; ``raw`` is then ``None``) and
+    ``shots`` (measurements per round on the back-end, default 1).
 
     ``info``: ``oracle_calls``, ``success_probability`` (that the realised schedule returns a
     minimiser), ``found`` (whether it did), ``rounds`` (per problem), ``resources`` (summed over
@@ -183,12 +210,15 @@ class DurrHoyerSolver(SearchSolver):
 
     name = "durr-hoyer"
     quantum = True
-    parameter_names = ("max_oracle_calls", "lam", "profile", "oracle")
+    parameter_names = ("max_oracle_calls", "lam", "profile", "oracle", "backend", "shots")
 
     def _search(self, costs: torch.Tensor, seed: int, context: Any = None, max_oracle_calls: int | None = None,
-                lam: float = 6 / 5, profile: str = "superconducting-today", oracle: Resources | None = None
-                ) -> tuple[torch.Tensor, dict[str, Any], Any]:
+                lam: float = 6 / 5, profile: str = "superconducting-today", oracle: Resources | None = None,
+                backend: Any = None, shots: int | None = None) -> tuple[torch.Tensor, dict[str, Any], Any]:
         get_profile(profile)  # an unknown profile fails before the search
+        _no_shots_without_backend(backend, shots)
+        if backend is not None:
+            return _on_backend(costs, seed, backend, shots, profile, None, max_oracle_calls, lam)
         res = minimum_search(costs, seed=seed, max_oracle_calls=max_oracle_calls, lam=lam, oracle=oracle)
         return res.index, {**_quantum_info(res, profile), "rounds": res.rounds.tolist()}, res
 
@@ -199,8 +229,8 @@ class GroverThresholdSolver(SearchSolver):
     ``{x : c(x) < threshold}``; ``index`` is the measured state and ``value`` its cost.
 
     Parameters: ``threshold`` (required: a number, or a tensor broadcasting against the batch
-    shape), ``max_oracle_calls`` (default ``ceil(9 sqrt(N))``), ``lam``, ``profile``, ``oracle``
-    (as for ``durr-hoyer``).
+    shape), ``max_oracle_calls`` (default ``ceil(9 sqrt(N))``), ``lam``, ``profile``, ``oracle``,
+    ``backend`` and ``shots`` (as for ``durr-hoyer``).
 
     ``info``: ``found`` (the measured state passes the threshold), ``oracle_calls``, ``marked``
     (how many states pass), ``success_probability`` (that the last measurement returns a passing
@@ -213,11 +243,12 @@ class GroverThresholdSolver(SearchSolver):
     name = "grover-threshold"
     quantum = True
     finds_minimum = False
-    parameter_names = ("threshold", "max_oracle_calls", "lam", "profile", "oracle")
+    parameter_names = ("threshold", "max_oracle_calls", "lam", "profile", "oracle", "backend", "shots")
 
     def _search(self, costs: torch.Tensor, seed: int, context: Any = None, threshold: Any = None,
                 max_oracle_calls: int | None = None, lam: float = 6 / 5, profile: str = "superconducting-today",
-                oracle: Resources | None = None) -> tuple[torch.Tensor, dict[str, Any], Any]:
+                oracle: Resources | None = None, backend: Any = None, shots: int | None = None
+                ) -> tuple[torch.Tensor, dict[str, Any], Any]:
         if threshold is None:
             raise TypeError("search solver 'grover-threshold' needs threshold=...: it marks the states "
                             "whose cost is below it")
@@ -233,6 +264,9 @@ class GroverThresholdSolver(SearchSolver):
         if bool(torch.isnan(thr).any()):
             raise ValueError("threshold must not be NaN")
         get_profile(profile)
+        _no_shots_without_backend(backend, shots)
+        if backend is not None:
+            return _on_backend(costs, seed, backend, shots, profile, thr, max_oracle_calls, lam)
         marked = costs < thr[..., None]
         res = bbht_search(marked, seed=seed, lam=lam, max_oracle_calls=max_oracle_calls, oracle=oracle)
         return res.index, {**_quantum_info(res, profile), "marked": marked.sum(-1).tolist()}, res

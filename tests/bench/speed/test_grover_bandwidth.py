@@ -11,7 +11,10 @@ import torch
 
 from qtrain.bench.speed.grover_bandwidth import copy_bandwidth, measure_grover_iteration
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+def cuda(test):
+    """Marked ``cuda`` (``make gpu-check`` selects them) and skipped without a CUDA device."""
+    return pytest.mark.cuda(pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")(test))
 
 
 def test_measure_needs_cuda():
