@@ -4,8 +4,10 @@ The binary program ``min x^T Q x + c^T x`` s.t. ``A_eq x = b_eq``, ``A_ub x <= b
 the convex hull of the atoms ``H = [1; v][1; v]^T`` (``v`` binary; Q-FW, Yurtsever, Birdal, Golyanik,
 arXiv:2203.13411), with each equality row lifted Burer-style twice (``a^T x = b`` on the first
 column and ``a^T X a = b^2``) and each inequality row kept as a box ``a^T x in (-inf, b]`` on the
-first column (no slack bits). For an atom, ``A(H) = [A_eq v; (A_eq v)^2; A_ub v]``, so the linear
-minimisation oracle ``min_H <C + A^*(w), H>`` is one QUBO in ``n`` variables:
+first column (no slack bits); a product variable ``x_k = x_i x_j`` is the lifted equality
+``<R_p, X> = 0`` of Rosenberg's penalty (:func:`lmo_qubo`). For an atom,
+``A(H) = [A_eq v; (A_eq v)^2; R(v); A_ub v]``, so the linear minimisation oracle
+``min_H <C + A^*(w), H>`` is one QUBO in ``n`` variables:
 
 .. math:: Q_\\text{lmo} = Q + \\operatorname{diag}\\Big(c + A_\\text{eq}^\\top w_1 + A_\\text{ub}^\\top w_3\\Big)
     + \\sum_r w_{2,r}\\, a_r a_r^\\top ,
@@ -62,11 +64,22 @@ def quantize_coefficients(Q: torch.Tensor, bits: int | None) -> torch.Tensor:
 
 
 def lmo_qubo(Qs: torch.Tensor, cs: torch.Tensor, A_eq: torch.Tensor, A_ub: torch.Tensor,
-             w_lin: torch.Tensor, w_quad: torch.Tensor, w_ub: torch.Tensor) -> torch.Tensor:
-    """The oracle's matrix ``Q + diag(c + A_eq^T w_lin + A_ub^T w_ub) + A_eq^T diag(w_quad) A_eq``:
-    ``[1; v]^T (C + A^*(w)) [1; v]`` up to a constant, for every binary ``v``."""
+             w_lin: torch.Tensor, w_quad: torch.Tensor, w_ub: torch.Tensor, products: Any = None,
+             w_prod: torch.Tensor | None = None) -> torch.Tensor:
+    """The oracle's matrix ``Q + diag(c + A_eq^T w_lin + A_ub^T w_ub) + A_eq^T diag(w_quad) A_eq
+    + sum_p w_prod[p] R_p``: ``[1; v]^T (C + A^*(w)) [1; v]`` up to a constant, for every binary
+    ``v``. A product ``x_k = x_i x_j`` is one lifted equality row ``<R_p, X> = 0`` with Rosenberg's
+    ``R_p(v) = v_i v_j - 2 v_i v_k - 2 v_j v_k + 3 v_k >= 0`` (zero iff the product holds), so a
+    convex combination of atoms meets it only when every atom does."""
     d = cs + A_eq.T @ w_lin + A_ub.T @ w_ub
-    return Qs + torch.diag(d) + A_eq.T @ (w_quad[:, None] * A_eq)
+    Q = Qs + torch.diag(d) + A_eq.T @ (w_quad[:, None] * A_eq)
+    if products is not None and len(products):
+        k, i, j = (torch.as_tensor(products[:, t]) for t in range(3))
+        Q = Q.index_put((i, j), w_prod, accumulate=True)
+        Q = Q.index_put((i, k), -2 * w_prod, accumulate=True)
+        Q = Q.index_put((j, k), -2 * w_prod, accumulate=True)
+        Q = Q.index_put((k, k), 3 * w_prod, accumulate=True)
+    return Q
 
 
 def repair(problem: QCBO, x: torch.Tensor, max_flips: int | None = None) -> torch.Tensor:
@@ -158,25 +171,30 @@ def qcgd(problem: QCBO, sampler: Any = "exact", iterations: int = 200, seed: int
     scale = float(torch.cat([problem.Q.abs().flatten(), problem.c.abs()]).max(dim=0).values) if n else 1.0
     scale = scale or 1.0
     Qs, cs = problem.Q / scale, problem.c / scale
-    A_ub, b_ub = problem.inequality_rows()
+    A_ub, b_ub = problem.A_ub, problem.b_ub
+    P = problem.products
+    Pt = torch.from_numpy(P)
     ne = problem.A_eq.norm(dim=1).clamp_min(1e-12)
     nu = A_ub.norm(dim=1).clamp_min(1e-12)
     Ae, be = problem.A_eq / ne[:, None], problem.b_eq / ne
     Au, bu = A_ub / nu[:, None], b_ub / nu
     me, mu = Ae.shape[0], Au.shape[0]
-    target = torch.cat([be, be**2, bu])
-    is_box = torch.cat([torch.zeros(2 * me, dtype=torch.bool), torch.ones(mu, dtype=torch.bool)])
-    A_norm2 = float((Ae**2).sum() + (Ae**2).sum(1).pow(2).sum() + (Au**2).sum()) or 1.0
+    npr = len(P)
+    target = torch.cat([be, be**2, torch.zeros(npr, dtype=torch.float64), bu])
+    is_box = torch.cat([torch.zeros(2 * me + npr, dtype=torch.bool), torch.ones(mu, dtype=torch.bool)])
+    A_norm2 = float((Ae**2).sum() + (Ae**2).sum(1).pow(2).sum() + (Au**2).sum()) + 19.0 * len(P) or 1.0
     alpha = n + 1.0
 
     def lifted(V: torch.Tensor) -> torch.Tensor:  # A(H) of atoms [..., n]
         ae = V @ Ae.T
-        return torch.cat([ae, ae**2, V @ Au.T], -1)
+        k, i, j = V[..., Pt[:, 0]], V[..., Pt[:, 1]], V[..., Pt[:, 2]]
+        rosenberg = i * j - 2 * i * k - 2 * j * k + 3 * k
+        return torch.cat([ae, ae**2, rosenberg, V @ Au.T], -1)
 
     def proj(z: torch.Tensor) -> torch.Tensor:
         return torch.where(is_box, torch.minimum(z, target), target)
 
-    y = torch.zeros(2 * me + mu, dtype=torch.float64)
+    y = torch.zeros(2 * me + npr + mu, dtype=torch.float64)
     z = torch.zeros_like(y)
     x_bar = torch.zeros(n, dtype=torch.float64)
     f_rel = 0.0
@@ -190,7 +208,8 @@ def qcgd(problem: QCBO, sampler: Any = "exact", iterations: int = 200, seed: int
     for t in range(1, iterations + 1):
         beta, eta = beta0 * math.sqrt(t + 1), 2.0 / (t + 1)
         w = y + beta * (z - proj(z + y / beta)) if t > 1 else y.clone()
-        Q_lmo = quantize_coefficients(lmo_qubo(Qs, cs, Ae, Au, w[:me], w[me:2 * me], w[2 * me:]), precision)
+        Q_lmo = quantize_coefficients(lmo_qubo(Qs, cs, Ae, Au, w[:me], w[me:2 * me], w[2 * me + npr:], P,
+                                                  w[2 * me:2 * me + npr]), precision)
         ts = time.perf_counter_ns()
         res = oracle.sample_qubo_batch(QUBO(Q_lmo), num_reads=num_reads, seed=int(seeds[t - 1]),
                                        return_all=True, **sampler_params)
