@@ -96,7 +96,14 @@ def test_qubo_speed_tasks_and_ratios(tmp_path):
     bench = get_benchmark("qubo-speed")
     cfg = BenchConfig(quick=True, seeds=[0], device="cpu", out_dir=tmp_path)
     tasks = bench.tasks(cfg)
-    assert {t.method for t in tasks} == {f"{p}/{m}" for p in "abc" for m in ("anneal", "dwave-sa")}
+    expected = {f"{p}/{m}" for p in "abc" for m in ("anneal", "dwave-sa")}
+    from qtrain.bench.speed.qubo import _has_sb_package
+    if _has_sb_package():  # part (d): the sb sampler beside the simulated-bifurcation package
+        expected |= {"d/sb", "d/sb-package"}
+        for method in ("d/sb", "d/sb-package"):
+            d = bench.run_task(Task(method, 0, {"part": "d", "n": 16, "batch": 1, "agents": 8, "num_steps": 50}), cfg)
+            assert d["seconds"] > 0 and d["mean_best_energy"] < 0
+    assert {t.method for t in tasks} == expected
     small = Task("c/anneal", 0, {"part": "c", "n": 8, "batch": 3, "num_reads": 20, "num_sweeps": 100})
     m = bench.run_task(small, cfg)
     assert m["solved"] == 3 and m["instances"] == 3

@@ -1,4 +1,5 @@
-"""Network layers and models: binary linear/GCN layers, sinusoidal networks (straight-through gradients),
+"""Network layers and models: binary linear/GCN layers, k-bit quantized layers (STE QAT),
+sinusoidal networks (straight-through gradients),
 and the plain MLP and tiny transformer LM the benchmarks train."""
 
 from qtrain.nn.binary import (
@@ -16,6 +17,7 @@ from qtrain.nn.binary import (
     ste_sign,
 )
 from qtrain.nn.models import MLP, TinyLM
+from qtrain.nn.quantized import QuantizedLinear, QuantizedMLP, average_bits, format_bits, quantized_layers
 from qtrain.nn.sinusoidal import DSinNN, SinNN, binary_dsinnn, deep_dsinnn, deep_sinnn, toy_dsinnn, toy_sinnn
 
 __all__ = [
@@ -32,6 +34,11 @@ __all__ = [
     "set_binary",
     "ste_sign",
     "DSinNN",
+    "QuantizedLinear",
+    "QuantizedMLP",
+    "average_bits",
+    "format_bits",
+    "quantized_layers",
     "MLP",
     "SinNN",
     "TinyLM",

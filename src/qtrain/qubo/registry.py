@@ -18,6 +18,7 @@ _REGISTRY = LazyRegistry("sampler", {
     "dwave-sa": "qtrain.qubo.dwave_samplers:DWaveSASampler",
     "tabu": "qtrain.qubo.dwave_samplers:DWaveTabuSampler",
     "dwave": "qtrain.qubo.dwave_qpu:DWaveQPUSampler",
+    "sb": "qtrain.qubo.sb:SimulatedBifurcationSampler",
 })
 # The quantum samplers ("grover", "qaoa") live a layer above, in qtrain.quantum: qtrain declares them
 # as entry points of the group "qtrain.samplers" (pyproject.toml), like any plugin.
@@ -40,7 +41,8 @@ def get_sampler(name: str | QUBOSampler, **kwargs: Any) -> QUBOSampler:
 
     Names: ``exact`` (brute force), ``milp`` (exact, HiGHS on the linearised program),
     ``anneal`` (qtrain's simulated annealer), ``steepest``
-    (greedy descent), ``dwave-sa`` and ``tabu`` (dwave-samplers), ``dwave`` (a QPU; extra
+    (greedy descent), ``sb`` (simulated bifurcation, ballistic or discrete),
+    ``dwave-sa`` and ``tabu`` (dwave-samplers), ``dwave`` (a QPU; extra
     ``dwave``), ``grover`` and ``qaoa`` (simulated quantum samplers of :mod:`qtrain.quantum`), and
     those other packages register through the entry-point group ``qtrain.samplers``.
 

@@ -1,0 +1,1 @@
+"""QBO benchmarks: qbo-exact, qbo-qcgd, qbo-digits."""
