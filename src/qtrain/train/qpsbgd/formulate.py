@@ -105,7 +105,7 @@ def tie_offset(eps: float, rows: int, n: int, tie: str = "fixed") -> float:
 
     Example:
         >>> tie_offset(0.01, 120, 3), sign_threshold(3, 0.01), sign_threshold(3, 1.2)
-        (0.01, (2, 1), (1, 1))
+        (0.01, (2, 1), (1, 2))
         >>> tie_offset(0.01, 120, 3, "authors")
         1.2
 
