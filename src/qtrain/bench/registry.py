@@ -18,6 +18,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qpsbgd-digits-tune": "qtrain.bench.qpsbgd.digits_tune:QPSBGDDigitsTune",
     "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd.rosenbrock:QPSBGDRosenbrock",
     "qpsbgd-gcn": "qtrain.bench.qpsbgd.gcn:QPSBGDGCN",
+    "qpsbgd-ablation": "qtrain.bench.qpsbgd.ablation:QPSBGDAblation",
     "qnewton-mlp": "qtrain.bench.qnewton.mlp:QNewtonMLP",
     "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",

@@ -41,12 +41,14 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
 
     Returns:
         ``{"curve": [(step, metric)], "final": metric, "train_loss": last loss, "seconds": wall,
-        "solver_s_per_step", "qubo_sizes", "sampler_calls_per_step"}`` (the last three for QP-SBGD,
-        from its ``last_info``).
+        "solver_s_per_step", "qubo_sizes", "sampler_calls_per_step", "grad_cosine",
+        "sign_cosine"}`` (the last five for QP-SBGD, from its ``last_info``; the cosines are
+        per layer, the mean over the steps where the layer moved).
     """
     solver_s: list[float] = []
     calls: list[int] = []
     sizes: dict[str, Any] = {}
+    cosines: dict[str, dict[str, list[float]]] = {"grad_cosine": {}, "sign_cosine": {}}
 
     def collect(opt: torch.optim.Optimizer) -> None:
         nonlocal sizes
@@ -55,6 +57,9 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
             solver_s.append(info["solver_time_s"])
             calls.append(info["sampler_calls"])
             sizes = info["qubo_sizes"] or info.get("milp_sizes") or sizes
+            for key, per_layer in cosines.items():
+                for layer, c in info.get(key, {}).items():
+                    per_layer.setdefault(layer, []).append(c)
 
     res = train_fit(method, model, lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
                     batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=opt_kwargs,
@@ -65,6 +70,8 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
         out["solver_s_per_step"] = float(np.mean(solver_s)) if solver_s else 0.0
         out["sampler_calls_per_step"] = float(np.mean(calls)) if calls else 0.0
         out["qubo_sizes"] = sizes
+        for key, per_layer in cosines.items():
+            out[key] = {layer: float(np.mean(v)) for layer, v in sorted(per_layer.items())}
     return out
 
 

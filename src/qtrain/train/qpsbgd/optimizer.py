@@ -351,7 +351,8 @@ class QPSBGD(torch.optim.Optimizer):
         (the sum of the solvers' own ``total_ns``), ``energies`` (mean best QUBO energy per
         layer), ``neurons_updated``, ``fixed_point``, ``skipped`` (layers without a gradient) and
         ``grad_cosine`` (layer -> the cosine between the step's direction, ``W - W'`` before
-        clipping, and ``p.grad``; a layer that does not move has none).
+        clipping, and ``p.grad``; a layer that does not move has none) and ``sign_cosine`` (the
+        same for signSGD's direction ``sign(p.grad)``, the diagnostic's reference).
         """
         loss = None
         if closure is not None:
@@ -379,7 +380,7 @@ class QPSBGD(torch.optim.Optimizer):
             msg = f"QP-SBGD step {t} failed; parameters are unchanged: {exc}"
             raise (ValueError(msg) if isinstance(exc, ValueError) else RuntimeError(msg)) from exc
         watch.lap("solve")
-        new, moved, cosine = [], 0, {}
+        new, moved, cosine, sign_cosine = [], 0, {}, {}
         for i, cand in zip(todo, result.candidates, strict=True):
             p, g, problem = items[i]
             choice = choose_directions(problem, cand, refine=self.refine)
@@ -391,6 +392,9 @@ class QPSBGD(torch.optim.Optimizer):
             cos = _cosine(p.detach() - raw, p.grad)
             if cos is not None:
                 cosine[problem.name] = cos
+            cos = _cosine(torch.sign(p.grad), p.grad)
+            if cos is not None:
+                sign_cosine[problem.name] = cos
             new.append(w)
         for i, w in zip(todo, new, strict=True):  # only once every layer has been solved
             items[i][0].copy_(w)
@@ -413,6 +417,7 @@ class QPSBGD(torch.optim.Optimizer):
             "fixed_point": self.projected and moved == 0,
             "skipped": skipped,
             "grad_cosine": cosine,
+            "sign_cosine": sign_cosine,
         }
         return loss
 
