@@ -19,6 +19,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qpsbgd-rosenbrock": "qtrain.bench.qpsbgd.rosenbrock:QPSBGDRosenbrock",
     "qpsbgd-gcn": "qtrain.bench.qpsbgd.gcn:QPSBGDGCN",
     "qpsbgd-ablation": "qtrain.bench.qpsbgd.ablation:QPSBGDAblation",
+    "qpsbgd-deep": "qtrain.bench.qpsbgd.deep:QPSBGDDeep",
     "qnewton-mlp": "qtrain.bench.qnewton.mlp:QNewtonMLP",
     "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",

@@ -42,13 +42,17 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
     Returns:
         ``{"curve": [(step, metric)], "final": metric, "train_loss": last loss, "seconds": wall,
         "solver_s_per_step", "qubo_sizes", "sampler_calls_per_step", "grad_cosine",
-        "sign_cosine"}`` (the last five for QP-SBGD, from its ``last_info``; the cosines are
-        per layer, the mean over the steps where the layer moved).
+        "sign_cosine", "layer_qubos", "largest_qubo", "qubo_problems_per_step"}`` (the last eight
+        for QP-SBGD, from its ``last_info``: ``qubo_sizes`` of the last step; the cosines per
+        layer, the mean over the steps where the layer moved; ``layer_qubos`` per layer the most
+        problems and variables of any step, ``largest_qubo`` their largest variables).
     """
     solver_s: list[float] = []
     calls: list[int] = []
     sizes: dict[str, Any] = {}
     cosines: dict[str, dict[str, list[float]]] = {"grad_cosine": {}, "sign_cosine": {}}
+    problems: list[int] = []
+    layer_qubos: dict[str, list[int]] = {}
 
     def collect(opt: torch.optim.Optimizer) -> None:
         nonlocal sizes
@@ -60,6 +64,11 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
             for key, per_layer in cosines.items():
                 for layer, c in info.get(key, {}).items():
                     per_layer.setdefault(layer, []).append(c)
+            step_sizes = info["qubo_sizes"] or info.get("milp_sizes") or {}
+            problems.append(sum(m for m, _ in step_sizes.values()))
+            for layer, (m, v) in step_sizes.items():
+                cur = layer_qubos.setdefault(layer, [m, v])
+                cur[:] = [max(cur[0], m), max(cur[1], v)]
 
     res = train_fit(method, model, lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
                     batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=opt_kwargs,
@@ -70,6 +79,9 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
         out["solver_s_per_step"] = float(np.mean(solver_s)) if solver_s else 0.0
         out["sampler_calls_per_step"] = float(np.mean(calls)) if calls else 0.0
         out["qubo_sizes"] = sizes
+        out["layer_qubos"] = layer_qubos
+        out["largest_qubo"] = max((v for _, v in layer_qubos.values()), default=0)
+        out["qubo_problems_per_step"] = float(np.mean(problems)) if problems else 0.0
         for key, per_layer in cosines.items():
             out[key] = {layer: float(np.mean(v)) for layer, v in sorted(per_layer.items())}
     return out

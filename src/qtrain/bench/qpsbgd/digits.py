@@ -33,7 +33,7 @@ differ only in how well each neuron's problem is solved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,13 +163,13 @@ def hyperparameters(pair: str, method: str) -> dict[str, float]:
     return dict(TUNED[pair]["qpsbgd" if method == "qpsbgd-milp" else method])
 
 
-def _model(seed: int, hidden: int) -> torch.nn.Module:
+def _model(seed: int, hidden: int, sizes: Sequence[int] | None = None) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return BinaryMLP([64, hidden, 2])
+    return BinaryMLP(list(sizes) if sizes is not None else [64, hidden, 2])
 
 
 def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any], device: str,
-               overrides: dict[str, Any] | None = None
+               overrides: dict[str, Any] | None = None, sizes: Sequence[int] | None = None
                ) -> tuple[dict[str, Any], Callable[[Split], tuple[float, float]]]:
     """Train one method of this benchmark on ``data``'s training rows, as the benchmark does.
 
@@ -181,9 +181,10 @@ def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any],
     split's test rows, evaluated as the method is evaluated (binary weights except full precision).
     ``overrides`` (``"qpsbgd"`` only) replace :data:`QPSBGD_KW` entries and add QPSBGD keywords
     (``num_sweeps`` is the annealer's sweeps; ``sampler="sign-milp"`` is the exact solver with a
-    random maximiser per neuron, as ``qpsbgd-milp``).
+    random maximiser per neuron, as ``qpsbgd-milp``). ``sizes`` replaces the model's layer sizes
+    ``[64, hidden, 2]`` (``qpsbgd-deep``'s deeper nets; ``hidden`` is then unused).
     """
-    model = _model(seed, params["hidden"])
+    model = _model(seed, params.get("hidden", 0), sizes)
     bs, n = params["batch_size"], len(data.y_train)
     spe = -(-n // bs)
     gen = torch.Generator().manual_seed(seed)
