@@ -20,6 +20,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qpsbgd-gcn": "qtrain.bench.qpsbgd.gcn:QPSBGDGCN",
     "qpsbgd-ablation": "qtrain.bench.qpsbgd.ablation:QPSBGDAblation",
     "qpsbgd-deep": "qtrain.bench.qpsbgd.deep:QPSBGDDeep",
+    "qpsbgd-gcn-tune": "qtrain.bench.qpsbgd.gcn_tune:QPSBGDGCNTune",
     "qnewton-mlp": "qtrain.bench.qnewton.mlp:QNewtonMLP",
     "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",

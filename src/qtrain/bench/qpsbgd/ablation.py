@@ -25,14 +25,13 @@ same cosine for signSGD's direction ``sign(p.grad)`` at the same point
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
-from qtrain.bench.qpsbgd.common import single_thread
+from qtrain.bench.qpsbgd.common import selection_rank, single_thread
 from qtrain.bench.qpsbgd.digits import TUNED, fit_digits
 from qtrain.bench.qpsbgd.digits_tune import GRIDS, VALIDATION_FRACTION
 from qtrain.data import digits_pair, validation_split
@@ -89,9 +88,7 @@ def select(runs: list[Any]) -> dict[str, tuple[float, list[Any]]]:
         groups.setdefault((_name(r), float(r.params["lr"])), []).append(r)
     best: dict[str, tuple[tuple[float, float, float], float, list[Any]]] = {}
     for (name, lr), rs in groups.items():
-        loss = float(np.mean([r.metrics["val_loss"] for r in rs]))
-        rank = (-round(float(np.mean([r.metrics["val_acc"] for r in rs])), 9),
-                loss if math.isfinite(loss) else math.inf, lr)
+        rank = selection_rank([r.metrics for r in rs], lr)
         if name not in best or rank < best[name][0]:
             best[name] = (rank, lr, rs)
     return {name: (lr, rs) for name, (_, lr, rs) in best.items()}

@@ -15,7 +15,7 @@ from torch import nn
 from qtrain.bench.base import pyplot, save_figure
 from qtrain.train.loop import fit as train_fit
 
-__all__ = ["fit", "method_table", "plot_curves", "single_thread"]
+__all__ = ["fit", "grid_edges", "method_table", "plot_curves", "selection_rank", "single_thread"]
 
 
 @contextmanager
@@ -134,3 +134,23 @@ def plot_curves(runs: list[Any], group_key: str, ylabel: str, title: str, path: 
     fig.suptitle(title)
     save_figure(fig, path, dpi=110)
     return path
+
+
+def selection_rank(metrics: list[dict[str, Any]], lr: float) -> tuple[float, float, float]:
+    """The validation protocol's order of a grid point (smaller is better): the best mean
+    ``val_acc`` (rounded to 1e-9), then the lower mean ``val_loss`` (NaN last), then the smaller
+    step ``lr``."""
+    loss = float(np.mean([m["val_loss"] for m in metrics]))
+    return (-round(float(np.mean([m["val_acc"] for m in metrics])), 9),
+            loss if math.isfinite(loss) else math.inf, float(lr))
+
+
+def grid_edges(grid: list[dict[str, float]], setting: dict[str, float]) -> list[str]:
+    """The keys of ``setting`` at the smallest or largest value of ``grid`` (a value of 0, the
+    natural bound of a strength such as ProxQuant's, is not an edge: it cannot be extended)."""
+    out = []
+    for key, value in sorted(setting.items()):
+        values = [g[key] for g in grid]
+        if value != 0 and value in (min(values), max(values)):
+            out.append(key)
+    return out

@@ -26,14 +26,13 @@ layers of one fan-in share one sampler call.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
-from qtrain.bench.qpsbgd.common import single_thread
+from qtrain.bench.qpsbgd.common import grid_edges, selection_rank, single_thread
 from qtrain.bench.qpsbgd.digits import fit_digits
 from qtrain.data import Split, breast_cancer, digits, validation_split
 
@@ -81,22 +80,11 @@ def select(runs: list[Any]) -> dict[tuple[str, int, str], tuple[dict[str, float]
         groups.setdefault(key, (setting, []))[1].append(r)
     best: dict[tuple[str, int, str], tuple[tuple[float, float, float], dict[str, float], list]] = {}
     for (data, depth, method, _), (setting, rs) in groups.items():
-        loss = float(np.mean([r.metrics["val_loss"] for r in rs]))
-        rank = (-round(float(np.mean([r.metrics["val_acc"] for r in rs])), 9),
-                loss if math.isfinite(loss) else math.inf, setting["lr"])
+        rank = selection_rank([r.metrics for r in rs], setting["lr"])
         cur = best.get((data, depth, method))
         if cur is None or rank < cur[0]:
             best[data, depth, method] = (rank, setting, rs)
     return {k: (setting, rs) for k, (_, setting, rs) in sorted(best.items())}
-
-
-def _on_edge(method: str, setting: dict[str, float]) -> list[str]:
-    out = []
-    for key, value in sorted(setting.items()):
-        values = [g[key] for g in GRIDS[method]]
-        if value != 0 and value in (min(values), max(values)):
-            out.append(key)
-    return out
 
 
 class QPSBGDDeep(Benchmark):
@@ -154,7 +142,7 @@ class QPSBGDDeep(Benchmark):
         for (data, depth, method), (setting, rs) in chosen.items():
             acc = np.array([r.metrics["test_acc"] for r in rs])
             val = np.mean([r.metrics["val_acc"] for r in rs])
-            edge = "(quick)" if cfg.quick else ", ".join(_on_edge(method, setting)) or "-"
+            edge = "(quick)" if cfg.quick else ", ".join(grid_edges(GRIDS[method], setting)) or "-"
             lines.append(f"| {data} | {depth} | {method} | {_label(setting)} | {acc.mean():.4f} ± "
                          f"{acc.std():.4f} | {val:.4f} | {len(rs)} | {edge} |")
         chance = {r.params["data"]: r.metrics["chance"] for r in runs}
