@@ -68,3 +68,16 @@ def test_select_and_what_qpsbgd_gcn_runs():
                 assert chosen in GRIDS[method]  # a tuned setting is a point of the tuning grid
             else:
                 assert chosen == {"lr": LR[method]}
+
+
+@pytest.mark.parametrize("method", ["qpsbgd", "proxquant"])
+def test_tuning_without_a_curve_trains_the_same_model(method):
+    from qtrain.bench.qpsbgd.gcn import fit_gcn
+
+    g = karate(seed=0)
+    scores = []
+    for curve in (True, False):
+        out, score = fit_gcn(method, g, 0, {"hidden": 4, "steps": 6, "lr": 0.2}, "cpu", curve=curve)
+        scores.append((score(g.test_mask), out["train_loss"]))
+        assert len(out["curve"]) == (7 if curve else 2)
+    assert scores[0] == scores[1]

@@ -100,8 +100,8 @@ def make_graph(name: str, seed: int) -> Graph:
     raise ValueError(f"unknown graph {name!r}; choose 'karate' or 'sbm'")
 
 
-def fit_gcn(method_name: str, g: Graph, seed: int, params: dict[str, Any], device: str
-            ) -> tuple[dict[str, Any], Callable[[torch.Tensor], tuple[float, float]]]:
+def fit_gcn(method_name: str, g: Graph, seed: int, params: dict[str, Any], device: str,
+            curve: bool = True) -> tuple[dict[str, Any], Callable[[torch.Tensor], tuple[float, float]]]:
     """Train one method of this benchmark on ``g``'s training nodes, as the benchmark does.
 
     ``method_name`` is a key of :data:`LR` (``"qpsbgd-refine"``: refined reads); ``params`` holds
@@ -109,6 +109,7 @@ def fit_gcn(method_name: str, g: Graph, seed: int, params: dict[str, Any], devic
     :data:`METHOD_KW`'s). Returns :func:`~qtrain.bench.qpsbgd.common.fit`'s output (its metric:
     accuracy on ``g``'s test nodes) and ``score(mask)``, the accuracy and mean cross-entropy of
     the trained model on the nodes of a mask, evaluated as the method is evaluated.
+    ``curve=False`` evaluates only after the last step (the same training, no curve).
     """
     torch.manual_seed(seed)
     model = BinaryGCN(g.num_features, params["hidden"], g.num_classes, g.adjacency)
@@ -136,6 +137,8 @@ def fit_gcn(method_name: str, g: Graph, seed: int, params: dict[str, Any], devic
         kw = {**QPSBGD_KW, "sampler": "anneal", "seed": seed,
               "refine": method_name.endswith("refine"),
               "sampler_params": {**QPSBGD_KW["sampler_params"], "device": device}}
-    out = fit(method, model, lr=params["lr"], epochs=params["steps"], steps_per_epoch=1,
+    # one "epoch" of all steps evaluates once at its end; the step sizes are the same either way
+    epochs, spe = (params["steps"], 1) if curve else (1, params["steps"])
+    out = fit(method, model, lr=params["lr"], epochs=epochs, steps_per_epoch=spe,
               batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=kw, evals_per_epoch=1)
     return out, score

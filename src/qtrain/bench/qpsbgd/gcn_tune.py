@@ -134,7 +134,8 @@ class QPSBGDGCNTune(Benchmark):
         p = task.params
         g = validation_nodes(make_graph(p["graph"], task.seed), p["val"], seed=task.seed)
         with single_thread():
-            out, score = fit_gcn(task.method.split("/")[0], g, task.seed, p, cfg.device)
+            out, score = fit_gcn(task.method.split("/")[0], g, task.seed, p, cfg.device,
+                                 curve=False)
         acc, loss = score(g.test_mask)
         return {"val_acc": acc, "val_loss": loss, "val_nodes": int(g.test_mask.sum()),
                 "train_loss": out["train_loss"], "seconds": out["seconds"]}
