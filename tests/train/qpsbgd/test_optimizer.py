@@ -185,10 +185,11 @@ def test_gcn_layers_are_trained():
     caps = {c.name: c for c in opt._captures.values()}
     assert set(caps) == {"0.lin", "2.lin"}
     # the first layer sees the node features, the second the binary hidden features, N rows each
-    assert torch.equal(caps["0.lin"].X, g.features)
-    assert caps["2.lin"].X.shape == (34, 4) and bool((caps["2.lin"].X.abs() == 1).all())
+    assert torch.equal(caps["0.lin"].rows[-1].X, g.features)
+    X2 = caps["2.lin"].rows[-1].X
+    assert X2.shape == (34, 4) and bool((X2.abs() == 1).all())
     # its output gradient already carries the propagation: G = A_hat^T dL/dH'
-    assert caps["2.lin"].G.shape == (34, 2)
+    assert caps["2.lin"].rows[-1].G.shape == (34, 2)
     opt.step()
     sizes = opt.last_info["qubo_sizes"]
     assert sizes["2.lin"][0] == 2
@@ -221,19 +222,23 @@ def test_dwave_mock_qpu_trains_and_reuses_its_embedding():
 
 
 # ---------------------------------------------------------------- bad input
-def test_step_without_captured_inputs_names_the_layer():
-    model = BinaryMLP([4, 3, 2])
+def test_a_gradient_without_captured_rows_names_the_layer():
+    X, y = separable_problem(4, 4, seed=0)
+    model = BinaryMLP([4, 3, 1])
+    logistic(model, X, y).backward()  # before the optimiser hooked the model
     opt = QPSBGD(model, sampler="exact")
-    with pytest.raises(ValueError, match=r"layer '0' has no captured inputs"):
+    with pytest.raises(ValueError, match=r"layer '0' has a gradient but no captured inputs"):
         opt.step()
 
 
-def test_a_second_step_needs_a_new_backward_pass():
+def test_a_changed_gradient_is_refused_naming_the_layer():
     X, y = separable_problem(4, 5, seed=0)
     model = nn.Sequential(BinaryLinear(5, 2))
     opt = QPSBGD(model, sampler="exact", max_rows=3)
-    run_step(model, opt, X, y)
-    with pytest.raises(ValueError, match="has no captured inputs/gradients"):
+    opt.zero_grad()
+    logistic(model, X, y).backward()
+    model[0].weight.grad.add_(torch.randn(2, 5))
+    with pytest.raises(ValueError, match=r"layer '0': p.grad is not the gradient of the rows"):
         opt.step()
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from qtrain.bench.base import pyplot, save_figure
 from qtrain.train.loop import fit as train_fit
 
-__all__ = ["fit", "method_table", "plot_curves", "single_thread"]
+__all__ = ["fit", "grid_edges", "method_table", "plot_curves", "selection_rank", "single_thread"]
 
 
 @contextmanager
@@ -41,12 +41,18 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
 
     Returns:
         ``{"curve": [(step, metric)], "final": metric, "train_loss": last loss, "seconds": wall,
-        "solver_s_per_step", "qubo_sizes", "sampler_calls_per_step"}`` (the last three for QP-SBGD,
-        from its ``last_info``).
+        "solver_s_per_step", "qubo_sizes", "sampler_calls_per_step", "grad_cosine",
+        "sign_cosine", "layer_qubos", "largest_qubo", "qubo_problems_per_step"}`` (the last eight
+        for QP-SBGD, from its ``last_info``: ``qubo_sizes`` of the last step; the cosines per
+        layer, the mean over the steps where the layer moved; ``layer_qubos`` per layer the most
+        problems and variables of any step, ``largest_qubo`` their largest variables).
     """
     solver_s: list[float] = []
     calls: list[int] = []
     sizes: dict[str, Any] = {}
+    cosines: dict[str, dict[str, list[float]]] = {"grad_cosine": {}, "sign_cosine": {}}
+    problems: list[int] = []
+    layer_qubos: dict[str, list[int]] = {}
 
     def collect(opt: torch.optim.Optimizer) -> None:
         nonlocal sizes
@@ -55,6 +61,14 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
             solver_s.append(info["solver_time_s"])
             calls.append(info["sampler_calls"])
             sizes = info["qubo_sizes"] or info.get("milp_sizes") or sizes
+            for key, per_layer in cosines.items():
+                for layer, c in info.get(key, {}).items():
+                    per_layer.setdefault(layer, []).append(c)
+            step_sizes = info["qubo_sizes"] or info.get("milp_sizes") or {}
+            problems.append(sum(m for m, _ in step_sizes.values()))
+            for layer, (m, v) in step_sizes.items():
+                cur = layer_qubos.setdefault(layer, [m, v])
+                cur[:] = [max(cur[0], m), max(cur[1], v)]
 
     res = train_fit(method, model, lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
                     batch_loss=batch_loss, evaluate=evaluate, opt_kwargs=opt_kwargs,
@@ -65,6 +79,11 @@ def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoc
         out["solver_s_per_step"] = float(np.mean(solver_s)) if solver_s else 0.0
         out["sampler_calls_per_step"] = float(np.mean(calls)) if calls else 0.0
         out["qubo_sizes"] = sizes
+        out["layer_qubos"] = layer_qubos
+        out["largest_qubo"] = max((v for _, v in layer_qubos.values()), default=0)
+        out["qubo_problems_per_step"] = float(np.mean(problems)) if problems else 0.0
+        for key, per_layer in cosines.items():
+            out[key] = {layer: float(np.mean(v)) for layer, v in sorted(per_layer.items())}
     return out
 
 
@@ -115,3 +134,23 @@ def plot_curves(runs: list[Any], group_key: str, ylabel: str, title: str, path: 
     fig.suptitle(title)
     save_figure(fig, path, dpi=110)
     return path
+
+
+def selection_rank(metrics: list[dict[str, Any]], lr: float) -> tuple[float, float, float]:
+    """The validation protocol's order of a grid point (smaller is better): the best mean
+    ``val_acc`` (rounded to 1e-9), then the lower mean ``val_loss`` (NaN last), then the smaller
+    step ``lr``."""
+    loss = float(np.mean([m["val_loss"] for m in metrics]))
+    return (-round(float(np.mean([m["val_acc"] for m in metrics])), 9),
+            loss if math.isfinite(loss) else math.inf, float(lr))
+
+
+def grid_edges(grid: list[dict[str, float]], setting: dict[str, float]) -> list[str]:
+    """The keys of ``setting`` at the smallest or largest value of ``grid`` (a value of 0, the
+    natural bound of a strength such as ProxQuant's, is not an edge: it cannot be extended)."""
+    out = []
+    for key, value in sorted(setting.items()):
+        values = [g[key] for g in grid]
+        if value != 0 and value in (min(values), max(values)):
+            out.append(key)
+    return out

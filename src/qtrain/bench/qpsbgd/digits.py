@@ -33,7 +33,7 @@ differ only in how well each neuron's problem is solved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +163,13 @@ def hyperparameters(pair: str, method: str) -> dict[str, float]:
     return dict(TUNED[pair]["qpsbgd" if method == "qpsbgd-milp" else method])
 
 
-def _model(seed: int, hidden: int) -> torch.nn.Module:
+def _model(seed: int, hidden: int, sizes: Sequence[int] | None = None) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return BinaryMLP([64, hidden, 2])
+    return BinaryMLP(list(sizes) if sizes is not None else [64, hidden, 2])
 
 
-def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any], device: str
+def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any], device: str,
+               overrides: dict[str, Any] | None = None, sizes: Sequence[int] | None = None
                ) -> tuple[dict[str, Any], Callable[[Split], tuple[float, float]]]:
     """Train one method of this benchmark on ``data``'s training rows, as the benchmark does.
 
@@ -178,8 +179,12 @@ def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any],
     :func:`~qtrain.bench.qpsbgd.common.fit`'s output (its metric: accuracy on ``data``'s test
     rows) and ``score(split)``, the accuracy and mean cross-entropy of the trained model on a
     split's test rows, evaluated as the method is evaluated (binary weights except full precision).
+    ``overrides`` (``"qpsbgd"`` only) replace :data:`QPSBGD_KW` entries and add QPSBGD keywords
+    (``num_sweeps`` is the annealer's sweeps; ``sampler="sign-milp"`` is the exact solver with a
+    random maximiser per neuron, as ``qpsbgd-milp``). ``sizes`` replaces the model's layer sizes
+    ``[64, hidden, 2]`` (``qpsbgd-deep``'s deeper nets; ``hidden`` is then unused).
     """
-    model = _model(seed, params["hidden"])
+    model = _model(seed, params.get("hidden", 0), sizes)
     bs, n = params["batch_size"], len(data.y_train)
     spe = -(-n // bs)
     gen = torch.Generator().manual_seed(seed)
@@ -210,6 +215,12 @@ def fit_digits(method_name: str, data: Split, seed: int, params: dict[str, Any],
                       sampler_params=None)
         else:
             kw.update(sampler="anneal", sampler_params={**QPSBGD_KW["sampler_params"], "device": device})
+        over = dict(overrides or {})
+        if "num_sweeps" in over:
+            kw["sampler_params"] = {**kw["sampler_params"], "num_sweeps": over.pop("num_sweeps")}
+        if over.get("sampler") == "sign-milp":
+            over.update(sampler=SignMILPDirections(tie_break=MILP_TIE_BREAK), sampler_params=None)
+        kw.update(over)
     out = fit(method, model, lr=params["lr"], epochs=params["epochs"], steps_per_epoch=spe,
               batch_loss=batch_loss, evaluate=lambda: score(data)[0], opt_kwargs=kw)
     return out, score

@@ -19,14 +19,13 @@ included, its best setting on each pair without looking at the figures it is jud
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
-from qtrain.bench.qpsbgd.common import single_thread
+from qtrain.bench.qpsbgd.common import grid_edges, selection_rank, single_thread
 from qtrain.bench.qpsbgd.digits import PAIRS, TUNED, fit_digits
 from qtrain.data import digits_pair, validation_split
 
@@ -57,13 +56,8 @@ def _label(setting: dict[str, float]) -> str:
 def on_edge(method: str, setting: dict[str, float]) -> list[str]:
     """The keys of ``setting`` whose value is the smallest or largest of ``method``'s grid
     (a value of 0, the natural bound of ProxQuant's strength, is not an edge: it cannot be
-    extended)."""
-    out = []
-    for key, value in sorted(setting.items()):
-        values = [g[key] for g in GRIDS[method]]
-        if value != 0 and value in (min(values), max(values)):
-            out.append(key)
-    return out
+    extended; :func:`~qtrain.bench.qpsbgd.common.grid_edges`)."""
+    return grid_edges(GRIDS[method], setting)
 
 
 def _settings(quick: bool) -> dict[str, Any]:
@@ -98,9 +92,7 @@ def select(runs: list[Any]) -> dict[str, dict[str, dict[str, float]]]:
     """
     best: dict[str, dict[str, tuple[tuple[float, float, float], dict[str, float]]]] = {}
     for (pair, method, _), (setting, ms) in _group(runs).items():
-        loss = _mean(ms, "val_loss")
-        rank = (-round(_mean(ms, "val_acc"), 9), loss if math.isfinite(loss) else math.inf,
-                setting["lr"])
+        rank = selection_rank(ms, setting["lr"])
         cur = best.setdefault(pair, {}).get(method)
         if cur is None or rank < cur[0]:
             best[pair][method] = (rank, setting)

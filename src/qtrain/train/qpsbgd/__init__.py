@@ -30,6 +30,7 @@ from qtrain.train.qpsbgd.formulate import (
     refine_directions,
     sign_objective,
     sign_threshold,
+    tie_offset,
 )
 from qtrain.train.qpsbgd.milp import sign_directions_milp
 from qtrain.train.qpsbgd.optimizer import QPSBGD
@@ -55,5 +56,6 @@ __all__ = [
     "sign_directions_milp",
     "sign_objective",
     "sign_threshold",
+    "tie_offset",
     "updated_weights",
 ]

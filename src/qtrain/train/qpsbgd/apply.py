@@ -22,7 +22,11 @@ import torch
 from qtrain.train.qpsbgd.formulate import normalize_gradients, refine_directions, sign_objective
 from qtrain.train.qpsbgd.problem import LayerProblem
 
-__all__ = ["Choice", "candidate_scores", "choose_directions", "updated_weights"]
+__all__ = ["STEP_MODES", "Choice", "candidate_scores", "choose_directions", "updated_weights"]
+
+#: How a direction's step is taken: ``"all"``, every weight by ``lr``; ``"disagree"``, only the
+#: weights whose step ``-d`` disagrees with their current sign (see :func:`updated_weights`).
+STEP_MODES = ("all", "disagree")
 
 #: A projected neuron moves only when its best candidate beats its weights by more than this.
 IMPROVEMENT_TOL = 1e-12
@@ -131,24 +135,39 @@ def choose_directions(problem: LayerProblem, candidates: torch.Tensor, *,
 
 
 def updated_weights(W: torch.Tensor, update: torch.Tensor, *, lr: float, clip: float | None = None,
-                    projected: bool = False) -> torch.Tensor:
+                    projected: bool = False, step_mode: str = "all") -> torch.Tensor:
     r"""A layer's new weights (a new tensor, of ``W``'s dtype and device).
 
-    ``W' = clip(W - lr d, -clip, clip)`` for latent weights (``clip=None``: no clipping), or, when
-    ``projected``, ``update`` itself (the new +-1 weights).
+    ``W' = clip(W - lr M d, -clip, clip)`` for latent weights (``clip=None``: no clipping), or, when
+    ``projected``, ``update`` itself (the new +-1 weights). The mask ``M`` is the step mode:
+
+    * ``"all"``: ``M = 1``, every weight moves by ``lr d``;
+    * ``"disagree"``: ``M_jk = 1{d_jk sign(W_jk) > 0}``, only the weights whose step ``-d_jk``
+      points against their current sign (towards a flip) move; weights the direction would push
+      further from zero stay where they are (``sign(0) = +1``).
 
     Args:
         W: ``[m, n]`` current weights.
         update: ``[m, n]`` :attr:`Choice.update`.
         lr: step size. clip: latent weight bound. projected: ``update`` holds weights.
+        step_mode: one of :data:`STEP_MODES` (latent weights only).
+
+    Raises:
+        ValueError: an unknown ``step_mode``.
 
     Example:
         >>> W = torch.tensor([[0.95, -0.2]]); d = torch.tensor([[-1.0, 1.0]])
         >>> updated_weights(W, d, lr=0.1, clip=1.0).tolist()
         [[1.0, -0.30000001192092896]]
+        >>> updated_weights(W, torch.tensor([[1.0, 1.0]]), lr=0.1, step_mode="disagree").tolist()
+        [[0.8499999642372131, -0.20000000298023224]]
     """
+    if step_mode not in STEP_MODES:
+        raise ValueError(f"step_mode must be one of {STEP_MODES}, got {step_mode!r}")
     update = update.to(W.dtype).to(W.device)
     if projected:
         return update
+    if step_mode == "disagree":
+        update = update * (update * torch.where(W >= 0, 1.0, -1.0).to(W.dtype) > 0)
     new = W - lr * update
     return new if clip is None else new.clamp(-clip, clip)

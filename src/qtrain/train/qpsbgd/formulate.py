@@ -31,7 +31,12 @@ __all__ = [
     "refine_directions",
     "sign_objective",
     "sign_threshold",
+    "tie_offset",
 ]
+
+#: Sign tie-breaks: ``"fixed"``, ``sign(x . d + eps)`` (qtrain's); ``"authors"``,
+#: ``sign(x . d + eps B)`` (Krahn et al.'s column scaling), see :func:`tie_offset`.
+TIES = ("fixed", "authors")
 
 Decoder = Callable[[torch.Tensor], torch.Tensor]
 
@@ -73,6 +78,53 @@ def sign_threshold(n: int, eps: float = 0.01) -> tuple[int, int]:
     while 2**R < T or 2**R <= n - T:
         R += 1
     return T, R
+
+
+def tie_offset(eps: float, rows: int, n: int, tie: str = "fixed") -> float:
+    r"""The offset ``e`` of the output test ``sign(x . d + e)`` for ``rows`` rows of fan-in ``n``.
+
+    * ``tie="fixed"`` (qtrain's): ``e = eps``;
+    * ``tie="authors"``: ``e = eps B`` with ``B = rows``. The authors scale every column of their
+      formulation by the batch size, which for +-1 inputs turns their test into
+      ``sign(x . d + eps B)``. ``x . d`` has the parity of ``n``, so the two agree while
+      ``eps B < 1`` (odd ``n``; ``< 2`` for even ``n``) and disagree beyond: with ``eps = 0.01``
+      and ``B = 120``, an odd fan-in's ``x . d = -1`` gives ``-1`` under ``"fixed"`` and ``+1``
+      under ``"authors"``. Where ``eps B`` would make ``x . d + e = 0`` possible (``n - eps B``
+      an even integer in ``[0, 2n]``), ``e`` is raised by ``1e-6``: an exact zero counts as
+      ``+1``, the convention of :func:`~qtrain.nn.binary.binarize`.
+
+    Args:
+        eps: the tie-break (finite). rows: ``B`` (>= 0). n: fan-in (>= 1).
+        tie: one of :data:`TIES`.
+
+    Returns:
+        ``e``, to be passed as ``eps`` to the encodings and objectives here.
+
+    Raises:
+        ValueError: an unknown ``tie``, a non-finite ``eps`` or a negative ``rows``.
+
+    Example:
+        >>> tie_offset(0.01, 120, 3), sign_threshold(3, 0.01), sign_threshold(3, 1.2)
+        (0.01, (2, 1), (1, 2))
+        >>> tie_offset(0.01, 120, 3, "authors")
+        1.2
+
+    References:
+        Krahn et al., arXiv:2310.15128.
+    """
+    if tie not in TIES:
+        raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
+    if not math.isfinite(eps):
+        raise ValueError(f"eps must be finite, got {eps!r}")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise ValueError(f"rows must be a non-negative integer, got {rows!r}")
+    if tie == "fixed":
+        return float(eps)
+    e = eps * rows
+    z = (n - e) / 2
+    if z == math.floor(z) and 0 <= z <= n:
+        e += 1e-6
+    return e
 
 
 def normalize_gradients(G: torch.Tensor) -> torch.Tensor:

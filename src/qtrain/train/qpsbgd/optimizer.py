@@ -23,14 +23,16 @@ import torch
 from torch import nn
 
 from qtrain._info import SolveContext, Stopwatch
-from qtrain.nn.binary import BinaryLinear, binary_layers
+from qtrain.nn.binary import BinaryActivation, BinaryGCNConv, BinaryLinear, binary_layers
 from qtrain.qubo import QUBOSampler
-from qtrain.train.qpsbgd.apply import choose_directions, updated_weights
+from qtrain.train.qpsbgd.apply import STEP_MODES, choose_directions, updated_weights
+from qtrain.train.qpsbgd.capture import Capture, Links, link_activation, link_gcn, matching_rows
 from qtrain.train.qpsbgd.directions import (
     DirectionSolver,
     SignMILPDirections,
     get_direction_solver,
 )
+from qtrain.train.qpsbgd.formulate import TIES
 from qtrain.train.qpsbgd.problem import LayerProblem, formulate_layer
 
 __all__ = ["QPSBGD"]
@@ -38,28 +40,9 @@ __all__ = ["QPSBGD"]
 _OBJECTIVES = ("sign", "quadratic")
 _CURVATURES = ("fisher", "diagonal")
 _FORMULATIONS = ("qubo", "milp")
+_GRADIENTS = ("preactivation", "output")
 #: ``sampler_params`` keys the deprecated ``formulation="milp"`` hands to :class:`SignMILPDirections`.
 _MILP_OPTIONS = ("time_limit", "mip_rel_gap", "tie_break")
-
-
-class _Capture:
-    """Forward/backward hooks on one :class:`BinaryLinear`: its last input and output gradient."""
-
-    def __init__(self, name: str, layer: BinaryLinear):
-        self.name, self.layer = name, layer
-        self.X: torch.Tensor | None = None
-        self.G: torch.Tensor | None = None
-        self.handle = layer.register_forward_hook(self._forward)
-
-    def _forward(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        if not (torch.is_grad_enabled() and output.requires_grad):
-            return
-        self.X = inputs[0].detach().reshape(-1, module.in_features)
-        self.G = None
-        output.register_hook(self._backward)
-
-    def _backward(self, grad: torch.Tensor) -> None:
-        self.G = grad.detach().reshape(-1, self.layer.out_features)
 
 
 class QPSBGD(torch.optim.Optimizer):
@@ -133,13 +116,38 @@ class QPSBGD(torch.optim.Optimizer):
             ``sampler="sign-milp"`` (with a ``DeprecationWarning``): ``sampler`` is then unused
             and ``sampler_params`` may only hold ``time_limit``, ``mip_rel_gap`` and
             ``tie_break``, handed to :class:`~qtrain.train.qpsbgd.directions.SignMILPDirections`.
+        gradient: which gradient ``G`` each neuron's problem is built from (its rows are the
+            layer's inputs ``X`` either way):
+
+            * ``"preactivation"`` (default): ``G = dL/dz`` at the layer's output ``z``, which for
+              a hidden layer includes the next activation's straight-through mask:
+              ``G = G_out * 1{|z| <= 1}`` (so ``p.grad = s G^T X``);
+            * ``"output"`` (the authors' formulation): ``G_out = dL/d sign(z)``, at the binarised
+              output before that mask (through a GCN convolution: ``A_hat^T dL/d sign(A_hat z)``).
+              The last layer has no mask: both are the same there.
+        tie: ``"fixed"`` (default): the output test is ``sign(x . d + eps)``; ``"authors"``:
+            ``sign(x . d + eps B)`` with ``B`` the rows per problem, the authors' column scaling
+            (:func:`~qtrain.train.qpsbgd.formulate.tie_offset`); the two differ once
+            ``B >= 1 / eps`` (100 rows at ``eps = 0.01``), never on the 32-row batches of the
+            digits benchmarks.
+        step_mode: ``"all"`` (default): ``W <- W - lr d``; ``"disagree"``: only the weights whose
+            step ``-d`` points against their current sign move
+            (:func:`~qtrain.train.qpsbgd.apply.updated_weights`). Latent weights only.
+
+    ``torch.optim`` semantics: what ``p.grad`` says is what a step uses. The hooks capture the
+    rows of every backward pass since :meth:`zero_grad` (micro-batches accumulate, as their
+    gradients do); a parameter whose ``p.grad`` is None (``zero_grad(set_to_none=True)``, a frozen
+    layer) is skipped; a zeroed ``p.grad`` moves nothing; after ``model.zero_grad()`` only the
+    newer backward passes count; a second ``step()`` without a new backward solves the same rows
+    again. A ``p.grad`` that is no (positive multiple of a) sum of captured rows' gradients is a
+    ``ValueError``.
 
     Raises:
         ValueError: invalid hyperparameters, or a direction solver that cannot take this
-            objective (at construction); at :meth:`step`, a layer without captured inputs or
-            gradients, non-binary inputs, mismatched shapes, or a QUBO larger than the sampler
-            takes (naming the layer and the limit). A failing solver leaves every parameter
-            unchanged (``ValueError`` or ``RuntimeError`` saying so).
+            objective (at construction); at :meth:`step`, a layer with a gradient but no
+            captured rows (or a ``p.grad`` changed by other means), non-binary inputs,
+            mismatched shapes, or a QUBO larger than the sampler takes (naming the layer and the
+            limit). A failing solver leaves every parameter unchanged (``ValueError`` or ``RuntimeError`` saying so).
 
     Example:
         >>> from qtrain.nn import BinaryMLP
@@ -157,7 +165,8 @@ class QPSBGD(torch.optim.Optimizer):
                  curvature: str = "fisher", flip_penalty: float = 0.0,
                  hamming_budget: int | None = None, max_rows: int | None = None,
                  clip: float | None = 1.0, seed: int = 0, refine: bool | None = None,
-                 chunk_rows: int | None = None, formulation: str = "qubo"):
+                 chunk_rows: int | None = None, formulation: str = "qubo",
+                 gradient: str = "preactivation", tie: str = "fixed", step_mode: str = "all"):
         if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"Invalid learning rate: {lr!r} (must be > 0)")
         if objective not in _OBJECTIVES:
@@ -183,6 +192,16 @@ class QPSBGD(torch.optim.Optimizer):
                              f"{hamming_budget!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        if gradient not in _GRADIENTS:
+            raise ValueError(f"gradient must be one of {_GRADIENTS}, got {gradient!r}")
+        if tie not in TIES:
+            raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
+        if step_mode not in STEP_MODES:
+            raise ValueError(f"step_mode must be one of {STEP_MODES}, got {step_mode!r}")
+        if projected and step_mode != "all":
+            raise ValueError("step_mode applies to latent weights; projected=True flips bits")
+        if isinstance(eps, bool) or not isinstance(eps, int | float) or not math.isfinite(eps):
+            raise ValueError(f"eps must be a finite number, got {eps!r}")
         if refine is None:
             refine = objective == "sign" and not projected
         if refine and (projected or objective != "sign"):
@@ -198,7 +217,11 @@ class QPSBGD(torch.optim.Optimizer):
         self.objective, self.projected, self.curvature = objective, projected, curvature
         self.num_reads, self.max_rows, self.seed = num_reads, max_rows, seed
         self.refine, self.chunk_rows = refine, chunk_rows
-        self._captures: dict[int, _Capture] = {}
+        self.gradient, self.tie, self.step_mode = gradient, tie, step_mode
+        self._captures: dict[int, Capture] = {}
+        self._links = Links()
+        self._handles: list[Any] = []
+        self._linked: set[int] = set()
         if isinstance(params, nn.Module):
             layers = self.attach(params)
             if not layers:
@@ -235,43 +258,90 @@ class QPSBGD(torch.optim.Optimizer):
 
     # ------------------------------------------------------------------ hooks
     def attach(self, model: nn.Module) -> list[BinaryLinear]:
-        """Hook every :class:`BinaryLinear` of ``model``; returns them in order."""
+        """Hook every :class:`BinaryLinear` of ``model`` (and, for ``gradient="output"``, the
+        binary activations and GCN convolutions that consume their outputs); returns the layers
+        in order."""
         names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
         layers = binary_layers(model)
         for layer in layers:
             if id(layer.weight) not in self._captures:
-                self._captures[id(layer.weight)] = _Capture(names[id(layer)], layer)
+                self._captures[id(layer.weight)] = Capture(names[id(layer)], layer, self._links)
+        for m in model.modules():
+            if id(m) in self._linked:
+                continue
+            if isinstance(m, BinaryActivation):
+                self._handles.append(m.register_forward_hook(link_activation(self._links)))
+            elif isinstance(m, BinaryGCNConv):
+                self._handles.append(m.register_forward_hook(link_gcn(self._links, self._captures)))
+            else:
+                continue
+            self._linked.add(id(m))
         return layers
 
     def detach(self) -> None:
         """Remove every hook this optimiser registered."""
         for cap in self._captures.values():
             cap.handle.remove()
+        for handle in self._handles:
+            handle.remove()
         self._captures.clear()
+        self._handles.clear()
+        self._linked.clear()
+        self._links.clear()
 
-    def _capture(self, p: torch.Tensor) -> _Capture:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """``torch.optim``'s ``zero_grad``, which also clears the rows captured since the last one
+        (they are what the gradients were made of)."""
+        super().zero_grad(set_to_none=set_to_none)
+        for cap in self._captures.values():
+            cap.rows.clear()
+        self._links.clear()
+
+    def _rows(self, p: torch.Tensor) -> tuple[Capture, torch.Tensor, torch.Tensor] | None:
+        """The hooked layer of ``p`` and the rows ``(X, G)`` its step uses, or None when ``p`` has
+        no gradient (it is skipped, as ``torch.optim.SGD`` skips it).
+
+        ``G`` is the gradient the ``gradient`` option names, of the rows ``p.grad`` is made of
+        (:func:`~qtrain.train.qpsbgd.capture.matching_rows`, times its factor); the rows of older
+        backward passes, which ``p.grad`` no longer holds, are dropped."""
         cap = self._captures.get(id(p))
         if cap is None:
             raise ValueError(f"parameter of shape {tuple(p.shape)} belongs to no hooked layer: "
                              "construct QPSBGD(model, ...) or call attach(model) first")
-        if cap.X is None or cap.G is None:
-            raise ValueError(f"layer {cap.name!r} has no captured inputs/gradients: run forward and "
-                             "backward on the model (or pass a closure) before step()")
-        return cap
+        if p.grad is None:
+            cap.rows.clear()
+            return None
+        rows, c = matching_rows(cap, p.grad)
+        pending = [r for r in cap.rows if r.G is None]
+        cap.rows[:] = rows + pending
+        m, n = p.shape
+        if not rows:
+            return cap, p.new_zeros(0, n), p.new_zeros(0, m, dtype=torch.float64)
+        X = torch.cat([r.X for r in rows])
+        key = "G_out" if self.gradient == "output" else "G"
+        G = torch.cat([(getattr(r, key) if getattr(r, key) is not None else r.G)
+                       .to(torch.float64) for r in rows])
+        return cap, X, G * c if c != 1.0 else G
 
-    def _formulate(self, cap: _Capture, p: torch.Tensor, group: dict[str, Any],
-                   gen: torch.Generator) -> LayerProblem:
+    def _formulate(self, cap: Capture, X: torch.Tensor, G: torch.Tensor, p: torch.Tensor,
+                   group: dict[str, Any], gen: torch.Generator) -> LayerProblem:
         return formulate_layer(
-            cap.name, cap.X, cap.G, p, kind=self.kind, eps=group["eps"],
+            cap.name, X, G, p, kind=self.kind, eps=group["eps"],
             penalty_margin=group["penalty_margin"], lr=group["lr"], scale=cap.layer.scale,
             curvature=self.curvature, flip_penalty=group["flip_penalty"],
             hamming_budget=group["hamming_budget"], max_rows=self.max_rows,
-            chunk_rows=self.chunk_rows, generator=gen, with_qubo=self.directions.uses_qubo)
+            chunk_rows=self.chunk_rows, generator=gen, with_qubo=self.directions.uses_qubo,
+            tie=self.tie)
 
     # ------------------------------------------------------------------ the step
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One QP-SBGD step; returns the closure's loss (``None`` without a closure).
+
+        ``torch.optim`` semantics: a parameter whose ``p.grad`` is None is skipped; the rows of
+        every backward pass since :meth:`zero_grad` form the step's problems (two micro-batches
+        step as their union, as their gradients add); a second ``step()`` without a new backward
+        pass solves the same rows again from the new weights, as ``SGD`` reuses ``p.grad``.
 
         ``last_info`` afterwards holds ``timing`` (ns of the stages: ``formulate_ns``,
         ``solve_ns``, ``apply_ns``, ``total_ns``), ``solver_info`` (the direction solver's
@@ -279,44 +349,59 @@ class QPSBGD(torch.optim.Optimizer):
         ``chunk_rows``, ``m`` counts (chunk, neuron) problems), ``milp_sizes`` (``"sign-milp"``:
         layer -> ``[m, n + B]`` binaries), ``sampler_calls``, ``num_reads``, ``solver_time_s``
         (the sum of the solvers' own ``total_ns``), ``energies`` (mean best QUBO energy per
-        layer), ``neurons_updated`` and ``fixed_point``.
+        layer), ``neurons_updated``, ``fixed_point``, ``skipped`` (layers without a gradient) and
+        ``grad_cosine`` (layer -> the cosine between the step's direction, ``W - W'`` before
+        clipping, and ``p.grad``; a layer that does not move has none) and ``sign_cosine`` (the
+        same for signSGD's direction ``sign(p.grad)``, the diagnostic's reference).
         """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         params = [(p, g) for g in self.param_groups for p in g["params"]]
-        if not params:
-            return loss
         watch = Stopwatch()
-        t = int(self.state[params[0][0]].get("step", 0))
+        t = max((int(self.state[p].get("step", 0)) for p, _ in params), default=0)
         gen = torch.Generator().manual_seed(self.seed + t)
-        caps, problems = [], []
+        items, skipped = [], []
         for p, g in params:
-            caps.append(self._capture(p))
-            problems.append(self._formulate(caps[-1], p, g, gen))
-        todo = [i for i, pr in enumerate(problems) if pr.solvable]
+            got = self._rows(p)
+            if got is None:
+                cap = self._captures.get(id(p))
+                skipped.append(cap.name if cap is not None else str(tuple(p.shape)))
+                continue
+            cap, X, G = got
+            items.append((p, g, self._formulate(cap, X, G, p, g, gen)))
+        todo = [i for i, (_, _, pr) in enumerate(items) if pr.solvable]
         watch.lap("formulate")
         try:
-            result = self.directions.solve([problems[i] for i in todo], seed=self.seed + t,
+            result = self.directions.solve([items[i][2] for i in todo], seed=self.seed + t,
                                            context=SolveContext(step=t))
         except Exception as exc:
             msg = f"QP-SBGD step {t} failed; parameters are unchanged: {exc}"
             raise (ValueError(msg) if isinstance(exc, ValueError) else RuntimeError(msg)) from exc
         watch.lap("solve")
-        new, moved = [], 0
+        new, moved, cosine, sign_cosine = [], 0, {}, {}
         for i, cand in zip(todo, result.candidates, strict=True):
-            (p, g), choice = params[i], choose_directions(problems[i], cand, refine=self.refine)
+            p, g, problem = items[i]
+            choice = choose_directions(problem, cand, refine=self.refine)
             moved += int(choice.moved.sum())
-            new.append(updated_weights(p.detach(), choice.update, lr=g["lr"], clip=g["clip"],
-                                       projected=self.projected))
+            w = updated_weights(p.detach(), choice.update, lr=g["lr"], clip=g["clip"],
+                                projected=self.projected, step_mode=self.step_mode)
+            raw = updated_weights(p.detach(), choice.update, lr=g["lr"], clip=None,
+                                  projected=self.projected, step_mode=self.step_mode)
+            cos = _cosine(p.detach() - raw, p.grad)
+            if cos is not None:
+                cosine[problem.name] = cos
+            cos = _cosine(torch.sign(p.grad), p.grad)
+            if cos is not None:
+                sign_cosine[problem.name] = cos
+            new.append(w)
         for i, w in zip(todo, new, strict=True):  # only once every layer has been solved
-            params[i][0].copy_(w)
-        for (p, _), cap in zip(params, caps, strict=True):
+            items[i][0].copy_(w)
+        for p, _, _ in items:
             self.state[p]["step"] = t + 1
-            cap.G = None  # these gradients belong to the old weights: the next step needs new ones
         watch.lap("apply")
-        names = [problems[i].name for i in todo]
+        names = [items[i][2].name for i in todo]
         sizes = dict(zip(names, result.sizes, strict=True))
         self.last_info = {
             "timing": watch.timing(),
@@ -330,5 +415,15 @@ class QPSBGD(torch.optim.Optimizer):
                          if e is not None},
             "neurons_updated": moved,
             "fixed_point": self.projected and moved == 0,
+            "skipped": skipped,
+            "grad_cosine": cosine,
+            "sign_cosine": sign_cosine,
         }
         return loss
+
+
+def _cosine(step: torch.Tensor, grad: torch.Tensor) -> float | None:
+    """``<step, grad> / (|step| |grad|)`` over a layer's weights (None if either is zero)."""
+    a, b = step.reshape(-1).to(torch.float64), grad.reshape(-1).to(torch.float64)
+    norm = float(a.norm() * b.norm())
+    return float(a @ b) / norm if norm > 0 else None

@@ -22,6 +22,7 @@ from qtrain.train.qpsbgd.formulate import (
     binary_gradient_qubo,
     projected_flip_qubo,
     quadratic_direction_qubo,
+    tie_offset,
 )
 
 __all__ = ["KINDS", "LayerProblem", "formulate_layer"]
@@ -45,7 +46,8 @@ class LayerProblem:
         X: ``[B, n]`` +-1 inputs of the rows kept (``[C m, k, n]`` when chunked).
         G: ``[B, m]`` float64 output gradients of those rows (``[k, C m]`` when chunked).
         active: ``[m]`` (``[C m]``) bool, problems with a non-zero gradient: only they move.
-        eps: the sign tie-break.
+        eps: the offset of the output test ``sign(x . d + eps)`` the problem is scored with (the
+            tie-break after :func:`~qtrain.train.qpsbgd.formulate.tie_offset`).
         chunks: ``C``, the number of row chunks (1: no chunking).
         W: ``projected``: the current +-1 weights ``[m, n]`` (float64).
         flip_penalty: ``projected``: cost per flip (normalised units).
@@ -118,8 +120,8 @@ def formulate_layer(name: str, X: torch.Tensor, G: torch.Tensor, weight: torch.T
                     lr: float | None = None, scale: float = 1.0, curvature: str = "fisher",
                     flip_penalty: float = 0.0, hamming_budget: int | None = None,
                     max_rows: int | None = None, chunk_rows: int | None = None,
-                    generator: torch.Generator | None = None, with_qubo: bool = True
-                    ) -> LayerProblem:
+                    generator: torch.Generator | None = None, with_qubo: bool = True,
+                    tie: str = "fixed") -> LayerProblem:
     r"""The step problem of one binary layer with weights ``weight`` ``[m, n]``.
 
     Rows: those where ``G`` is all zero are dropped (they change no objective); if more than
@@ -150,6 +152,9 @@ def formulate_layer(name: str, X: torch.Tensor, G: torch.Tensor, weight: torch.T
         max_rows: keep at most this many rows (None: all). chunk_rows: ``sign`` only, see above.
         generator: draws the rows when more than ``max_rows`` remain (default: torch's global).
         with_qubo: build the ``QUBO`` (False for direction solvers that read ``X`` and ``G`` only).
+        tie: ``sign`` and ``projected``: ``"fixed"`` (test ``sign(x . d + eps)``) or ``"authors"``
+            (``sign(x . d + eps B)``, ``B`` the rows per problem after dropping, drawing and
+            chunking; :func:`~qtrain.train.qpsbgd.formulate.tie_offset`).
 
     Returns:
         :class:`LayerProblem`; ``qubo`` is None when no neuron has a gradient.
@@ -157,7 +162,8 @@ def formulate_layer(name: str, X: torch.Tensor, G: torch.Tensor, weight: torch.T
     Raises:
         ValueError: an unknown ``kind`` or ``curvature``, ``X``/``G``/``weight`` shapes that
             disagree, non-binary inputs (each naming the layer), ``chunk_rows`` with a kind other
-            than ``sign``, ``quadratic`` without ``lr``; and the encodings' own errors.
+            than ``sign``, ``quadratic`` without ``lr``, an unknown ``tie``; and the encodings'
+            own errors.
 
     Example:
         >>> X = torch.tensor([[1.0, -1.0], [1.0, 1.0]]); G = torch.tensor([[1.0], [-1.0]])
@@ -176,6 +182,7 @@ def formulate_layer(name: str, X: torch.Tensor, G: torch.Tensor, weight: torch.T
         raise ValueError("chunk_rows applies to the sign objective without projection")
     if kind == "quadratic" and lr is None:
         raise ValueError("the quadratic objective needs the step size lr")
+    tie_offset(eps, 0, 1, tie)  # checks tie and eps before any work
     G = G.to(torch.float64)
     m, n = weight.shape
     if X.dim() != 2 or G.dim() != 2 or X.shape[-1] != n or G.shape[-1] != m \
@@ -196,6 +203,7 @@ def formulate_layer(name: str, X: torch.Tensor, G: torch.Tensor, weight: torch.T
     if not bool(active.any()):
         return LayerProblem(X=X, G=G, active=active, **base)
     if kind == "projected":
+        eps = base["eps"] = tie_offset(eps, int(X.shape[0]), n, tie)
         W = binarize(weight.detach()).to(torch.float64)
         qubo, decode = projected_flip_qubo(X, G, W, eps, flip_penalty, hamming_budget,
                                            penalty_margin) if with_qubo else (None, None)
@@ -206,6 +214,7 @@ def formulate_layer(name: str, X: torch.Tensor, G: torch.Tensor, weight: torch.T
         if chunk_rows is not None and X.shape[0] > chunk_rows:
             X, G, chunks = _split_rows(X, G, chunk_rows)
             active = (G != 0).any(0)
+        eps = base["eps"] = tie_offset(eps, int(G.shape[0]), n, tie)
         qubo, decode = binary_gradient_qubo(X, G, eps, penalty_margin) if with_qubo \
             else (None, None)
         return LayerProblem(X=X, G=G, active=active, chunks=chunks, qubo=qubo, decode=decode,
