@@ -1,5 +1,5 @@
 """Network layers and models: binary linear/GCN layers, sinusoidal networks (straight-through gradients),
-and the plain MLP and tiny transformer LM the benchmarks train."""
+masked random networks (subnetwork selection), and the plain MLP and tiny transformer LM the benchmarks train."""
 
 from qtrain.nn.binary import (
     BinaryActivation,
@@ -15,6 +15,7 @@ from qtrain.nn.binary import (
     set_binary,
     ste_sign,
 )
+from qtrain.nn.masked import MaskedLinear, MaskedMLP, check_density, density, masked_layers, masked_mlp
 from qtrain.nn.models import MLP, TinyLM
 from qtrain.nn.sinusoidal import DSinNN, SinNN, binary_dsinnn, deep_dsinnn, deep_sinnn, toy_dsinnn, toy_sinnn
 
@@ -32,6 +33,12 @@ __all__ = [
     "set_binary",
     "ste_sign",
     "DSinNN",
+    "MaskedLinear",
+    "MaskedMLP",
+    "check_density",
+    "density",
+    "masked_layers",
+    "masked_mlp",
     "MLP",
     "SinNN",
     "TinyLM",
