@@ -26,8 +26,20 @@ from qtrain.train.subnetwork.formulate import (
     spearman,
     taylor_qubo,
 )
+from qtrain.train.subnetwork.selector import (
+    SelectionResult,
+    SubnetworkSelector,
+    apply_mask,
+    approximation_ratio,
+    routes,
+)
 
 __all__ = [
+    "SelectionResult",
+    "SubnetworkSelector",
+    "apply_mask",
+    "approximation_ratio",
+    "routes",
     "MaskCosts",
     "MaskRegister",
     "density_penalty",
