@@ -26,6 +26,13 @@ from qtrain.train.subnetwork.formulate import (
     spearman,
     taylor_qubo,
 )
+from qtrain.train.subnetwork.nk import (
+    NKProblem,
+    merge_patterns,
+    nk_dynamic_programming,
+    nk_esn_problem,
+    per_output_search,
+)
 from qtrain.train.subnetwork.selector import (
     SelectionResult,
     SubnetworkSelector,
@@ -35,6 +42,11 @@ from qtrain.train.subnetwork.selector import (
 )
 
 __all__ = [
+    "NKProblem",
+    "merge_patterns",
+    "nk_dynamic_programming",
+    "nk_esn_problem",
+    "per_output_search",
     "SelectionResult",
     "SubnetworkSelector",
     "apply_mask",
