@@ -25,6 +25,7 @@ from qtrain.train.subnetwork.formulate import (
     register_qubo,
     spearman,
     taylor_qubo,
+    taylor_row_qubos,
 )
 from qtrain.train.subnetwork.nk import (
     NKProblem,
@@ -39,6 +40,7 @@ from qtrain.train.subnetwork.selector import (
     apply_mask,
     approximation_ratio,
     routes,
+    select_layerwise,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "apply_mask",
     "approximation_ratio",
     "routes",
+    "select_layerwise",
     "MaskCosts",
     "MaskRegister",
     "density_penalty",
@@ -64,4 +67,5 @@ __all__ = [
     "register_qubo",
     "spearman",
     "taylor_qubo",
+    "taylor_row_qubos",
 ]
