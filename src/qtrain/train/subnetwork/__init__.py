@@ -12,6 +12,7 @@
 References: Whitaker, arXiv:2302.05984.
 """
 
+from qtrain.train.subnetwork.distill import DistillResult, LayerwiseStudent, layerwise_distill
 from qtrain.train.subnetwork.formulate import (
     MaskCosts,
     MaskRegister,
@@ -44,6 +45,9 @@ from qtrain.train.subnetwork.selector import (
 )
 
 __all__ = [
+    "DistillResult",
+    "LayerwiseStudent",
+    "layerwise_distill",
     "NKProblem",
     "merge_patterns",
     "nk_dynamic_programming",

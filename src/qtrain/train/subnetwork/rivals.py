@@ -200,13 +200,13 @@ def edge_popup(model: MaskedMLP, X: torch.Tensor, y: torch.Tensor, density: floa
 
 
 def train_dense(sizes: list[int], X: torch.Tensor, y: torch.Tensor, *, epochs: int = 100, lr: float = 1e-2,
-                batch_size: int = 128, activation: str = "relu", seed: int = 0) -> nn.Sequential:
-    """The same architecture (no biases, like the masked networks) trained densely with Adam: the
-    ceiling a subnetwork is measured against."""
+                batch_size: int = 128, activation: str = "relu", bias: bool = False, seed: int = 0) -> nn.Sequential:
+    """The same architecture (no biases by default, like the masked networks) trained densely with
+    Adam: the ceiling a subnetwork is measured against, and the teacher of layer-wise distillation."""
     torch.manual_seed(seed)
     mods: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        mods.append(nn.Linear(a, b, bias=False))
+        mods.append(nn.Linear(a, b, bias=bias))
         if i < len(sizes) - 2:
             mods.append(nn.ReLU() if activation == "relu" else nn.Tanh())
     net = nn.Sequential(*mods)

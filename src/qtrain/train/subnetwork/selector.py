@@ -201,9 +201,9 @@ class SubnetworkSelector:
         else:
             target, extra["qubo"] = self.formulate_qubo(X, Y, seed)
         t1 = time.perf_counter()
-        state, solved = self._solve(target, seed)
+        bits, solved = self._solve(target, seed)
         t2 = time.perf_counter()
-        bits = mask_bits(state, self.register.k).cpu()
+        state = sum(1 << j for j, b in enumerate(bits.tolist()) if b)  # a Python int: registers may exceed 63 bits
         if table is not None:
             loss = float(table[state])
         else:
@@ -213,33 +213,34 @@ class SubnetworkSelector:
             apply_mask(self.model, self.register, bits)
         t3 = time.perf_counter()
         info = {**extra, **solved, "formulate_s": t1 - t0, "solve_s": t2 - t1, "wall_s": t3 - t0}
-        return SelectionResult(bits, int(state), loss, self.solver if isinstance(self.solver, str)
+        return SelectionResult(bits, state, loss, self.solver if isinstance(self.solver, str)
                                else self.solver.name, self.problem, info)
 
-    def _solve(self, target: Any, seed: int) -> tuple[int, dict[str, Any]]:
+    def _solve(self, target: Any, seed: int) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The chosen register bits (float64 ``[k]``, CPU) and the route's info."""
         p = dict(self.params)
+        k = self.register.k
         if self.kind == "search":
             res = get_search_solver(self.solver).search(target, seed=seed, **p)
             info = {k: v for k, v in res.info.items() if k != "timing"}
             out = {"solver_info": info, "oracle_calls": info.get("oracle_calls", info.get("evaluations")),
                    "success_probability": info.get("success_probability")}
-            return int(res.index), {**out, **_projected(info.get("resources"))}
+            return mask_bits(int(res.index), k).cpu(), {**out, **_projected(info.get("resources"))}
         if self.kind == "qaoa" and self.problem == "black-box":
             res = qaoa(target, p=p.pop("p", 1), seed=seed, **p)
             info = {"expectation": float(res.expectation), "approximation_ratio":
                     approximation_ratio(float(res.expectation), target.cpu()),
                     "success_probability": float(res.success_probability), "oracle_calls": res.oracle_calls,
                     "layers": res.info["p"]}
-            return int(res.index), {**info, **_projected(res.resources.to_dict(self.profile))}
+            return mask_bits(int(res.index), k).cpu(), {**info, **_projected(res.resources.to_dict(self.profile))}
         if self.kind == "adiabatic":
             res = adiabatic_evolution(target, T=float(p.pop("T", 20.0)), **p)
             info = {"success_probability": float(res.success_probability), "T": res.T, "steps": res.steps,
                     "oracle_calls": res.steps, "mixer": res.mixer}
-            return int(res.index), {**info, **_projected(res.resources.to_dict(self.profile))}
+            return mask_bits(int(res.index), k).cpu(), {**info, **_projected(res.resources.to_dict(self.profile))}
         sampler = get_sampler(self.solver)
         res = sampler.sample_qubo_batch(target, seed=seed, **p)
         info = {k: v for k, v in res.info.items() if k != "timing"}
-        state = int((res.sample.to(torch.int64) << torch.arange(target.num_variables)).sum())
         out = {"solver_info": info, "num_reads": info.get("num_reads"), "energy": float(res.energy),
                "success_probability": info.get("success_probability")}
         if "resources" in info and isinstance(info["resources"], dict) and "projected_time_s" in info["resources"]:
@@ -247,7 +248,7 @@ class SubnetworkSelector:
         elif sampler.name == "dwave":
             out["projected_time_s"] = anneal_time(int(info["num_reads"]))
             out["profile"] = "annealer-today"
-        return state, out
+        return res.sample.to(torch.float64).reshape(-1).cpu(), out
 
 
 def _projected(resources: dict[str, Any] | None) -> dict[str, Any]:
