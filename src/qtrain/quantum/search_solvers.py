@@ -278,6 +278,8 @@ _REGISTRY = LazyRegistry("search solver", {
     "exhaustive": "qtrain.quantum.search_solvers:ExhaustiveSearchSolver",
     "durr-hoyer": "qtrain.quantum.search_solvers:DurrHoyerSolver",
     "grover-threshold": "qtrain.quantum.search_solvers:GroverThresholdSolver",
+    "durr-hoyer-gate": "qtrain.quantum.gate_search:DurrHoyerGateSolver",
+    "grover-threshold-gate": "qtrain.quantum.gate_search:GroverThresholdGateSolver",
 })
 
 
@@ -296,8 +298,9 @@ def get_search_solver(name: str | SearchSolver, **kwargs: Any) -> SearchSolver:
     """The search solver registered as ``name``, constructed with ``kwargs`` (default parameters);
     a :class:`SearchSolver` instance passes through unchanged (``kwargs`` must then be empty).
 
-    Names: ``exhaustive``, ``durr-hoyer``, ``grover-threshold``, and those other packages register
-    through the entry-point group ``qtrain.search_solvers``.
+    Names: ``exhaustive``, ``durr-hoyer``, ``grover-threshold``, their gate-level twins
+    ``durr-hoyer-gate`` and ``grover-threshold-gate`` (:mod:`qtrain.quantum.gate_search`), and
+    those other packages register through the entry-point group ``qtrain.search_solvers``.
 
     Raises:
         ValueError: unknown name (the message lists the known ones), or keywords given with an

@@ -1,0 +1,1 @@
+"""Benchmarks of quantum subnetwork selection: subnet-exact, subnet-digits, subnet-kd, subnet-nk."""
