@@ -194,7 +194,7 @@ def _check_out(out: Path) -> None:
 
 def _note_seeds(seeds: int | None, report: Any) -> None:
     """Say when a benchmark ran fewer seeds than ``--seeds`` asked for (its quick form)."""
-    ran = sorted({r.seed for r in report.runs})
+    ran = sorted({r.seed for r in report.runs + report.failed})  # a failed task still ran its seed
     if seeds is not None and len(ran) < seeds:
         typer.echo(f"note: this form of {report.benchmark} runs seed(s) {ran} only; --seeds {seeds} "
                    "is honoured by the full run (without --quick)", err=True)
