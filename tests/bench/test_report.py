@@ -77,6 +77,9 @@ def test_report_bad_input_one_line_exit_2(store, tmp_path):
 
     res = run("scored", "--out", tmp_path / "ok")
     assert res.exit_code == 0 and "index.html" in res.output
+    (a, b), _ = _invocations(store)
+    res = run("scored", "--compare", a[:8], b, "--out", tmp_path / "ok")
+    assert res.exit_code == 0 and "scored-compare-" in res.output
     (tmp_path / "file").write_text("")
     for args, message in [(("nothing", "--out", tmp_path / "r"), "no stored runs of benchmark 'nothing'"),
                           (("scored", "--compare", "zzz", "yyy", "--out", tmp_path / "r"), "'zzz' matches no"),

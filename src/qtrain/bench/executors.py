@@ -202,7 +202,7 @@ class DaskExecutor(Executor):
                 threads = self.threads or max(1, (os.cpu_count() or 1) // self.workers)
                 env = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
                 cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, env=env)
+                                       dashboard_address=":0", env=env)
                 return Client(cluster), cluster, threads
             try:
                 client = Client(self.scheduler, timeout=f"{self.timeout}s")

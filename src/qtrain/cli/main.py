@@ -370,11 +370,11 @@ def runs_list(
         typer.echo(_dumps([{"id": r.id, "benchmark": r.benchmark, **r.to_json()} for r in records]))
         return
     table = Table(title=f"runs ({len(records)})")
-    for col in ("id", "benchmark", "method", "seed", "finished", "seconds"):
+    for col in ("id", "benchmark", "method", "seed", "status", "finished", "seconds"):
         table.add_column(col)
     for r in records:
         when = dt.datetime.fromtimestamp(r.finished).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(str(r.id), r.benchmark, r.method, str(r.seed), when,
+        table.add_row(str(r.id), r.benchmark, r.method, str(r.seed), r.status, when,
                       f"{r.finished - r.started:.2f}")
     console.print(table)
 
