@@ -185,3 +185,51 @@ def test_linear_solvers_refuse_n0_and_solve_n1_n2(N):
                 get_linear_solver(name).solve(A, b)
         else:
             assert torch.allclose(get_linear_solver(name).solve(A, b, seed=0).x, b / 2)
+
+
+HYPER = st.one_of(NUMBERS, JUNK)
+
+
+@FAST
+@given(lr=HYPER, momentum=HYPER, weight_decay=HYPER,
+       cls=st.sampled_from(["QNewton", "BinaryConnect", "SignSGD", "ProxQuant"]))
+def test_optimizer_constructors_accept_exactly_the_finite_in_range_values(lr, momentum, weight_decay, cls):
+    import qtrain.train as train
+
+    w = torch.nn.Parameter(torch.zeros(2))
+    kwargs = {"lr": lr}
+    if cls in ("QNewton", "BinaryConnect"):
+        kwargs["momentum"] = momentum
+    if cls == "QNewton":
+        kwargs["weight_decay"] = weight_decay
+    rules = {"lr": lambda v: v > 0, "momentum": lambda v: 0 <= v < 1, "weight_decay": lambda v: v >= 0}
+    valid = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and rules[k](v)
+                for k, v in kwargs.items())
+    try:
+        getattr(train, cls)([w], **kwargs)
+    except ValueError as exc:
+        assert not valid, f"{cls}({kwargs}) refused valid values: {exc}"
+    else:
+        assert valid, f"{cls}({kwargs}) accepted invalid values"
+
+
+SAMPLER_PARAMS = {
+    "anneal": {"num_sweeps": st.one_of(st.integers(-2, 50), st.just(2**70), JUNK), "beta_range": st.one_of(
+        st.tuples(NUMBERS, NUMBERS), JUNK), "device": st.one_of(st.sampled_from(["cpu", "tpu", "cuda:x"]), JUNK),
+        "precision": st.one_of(st.sampled_from(["float32", "float64"]), JUNK)},
+    "steepest": {"backend": st.one_of(st.sampled_from(["auto", "numba", "torch"]), JUNK),
+                 "device": st.one_of(st.sampled_from(["cpu", "tpu"]), JUNK)},
+    "grover": {"lam": st.one_of(NUMBERS, JUNK), "max_oracle_calls": st.one_of(st.integers(-2, 200), JUNK)},
+}
+
+
+@FAST
+@given(data=st.data(), name=st.sampled_from(sorted(SAMPLER_PARAMS)))
+def test_sampler_parameters_give_a_result_or_a_clear_error(data, name):
+    params = {k: data.draw(v, label=k) for k, v in SAMPLER_PARAMS[name].items() if data.draw(st.booleans())}
+    try:
+        res = get_sampler(name).sample_qubo_batch(torch.tensor([[-1.0, 2.0], [0.0, -1.0]]), num_reads=2,
+                                                  seed=0, **params)
+    except (ValueError, TypeError):
+        return
+    assert res.sample.shape == (2,) and math.isfinite(float(res.energy))
