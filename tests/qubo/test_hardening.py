@@ -88,3 +88,13 @@ def test_dense_bqm_beyond_memory_is_refused(monkeypatch):
     bqm = dimod.BinaryQuadraticModel({i: 1.0 for i in range(20_000)}, {}, 0.0, "BINARY")
     with pytest.raises(ValueError, match=r"n=20000 variables needs 3\.0 GiB.*at most n=11585"):
         QUBO.from_bqm(bqm)
+
+
+@pytest.mark.parametrize("name", ["grover", "qaoa"])
+def test_quantum_samplers_preflight_their_state_memory(monkeypatch, name):
+    sampler = get_sampler(name)
+    one = sampler.working_bytes(QUBO(torch.zeros(1, 16, 16)), 1)
+    assert one >= 32 * 2**16  # at least the 2^n energies of the problem, in float64 and copies
+    _tiny_memory(monkeypatch, 4 * one)  # four problems fit, 64 do not
+    with pytest.raises(ValueError, match="needs .* GiB"):
+        sampler.sample_qubo_batch(QUBO(torch.zeros(64, 16, 16)), num_reads=1)
