@@ -29,3 +29,19 @@ def test_the_docs_link_each_other_and_name_every_kit():
     for kit in ("assert_sampler_conforms", "assert_linear_solver_conforms",
                 "assert_search_solver_conforms", "assert_optimizer_conforms"):
         assert kit in arch, kit
+
+
+def test_errors_page_is_linked_and_states_the_codes_limits():
+    from qtrain.quantum.samplers import GroverSampler, QAOASampler
+    from qtrain.qubo.exact import ExactSampler
+
+    readme = (ROOT / "README.md").read_text()
+    errors = (ROOT / "docs/errors.md").read_text()
+    assert "docs/errors.md" in readme
+    for code in ("| 0 |", "| 2 |", "| 130 |"):
+        assert code in errors, code
+    limits = {"`exact`": ExactSampler().max_variables, "`grover`": GroverSampler().max_variables,
+              "`qaoa`": QAOASampler().max_variables}
+    for name, n in limits.items():
+        assert f"{name}: {n}" in errors, (name, n)
+    assert "1.8e308" in errors and "[0, 2**31)" in errors and "B R (9 n + 16)" in errors

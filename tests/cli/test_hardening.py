@@ -123,6 +123,10 @@ def test_runs_list_creates_nothing(tmp_path):
     assert res.exit_code == 0 and json.loads(res.output) == []
     assert not (tmp_path / "deep").exists()
     assert run("runs", "show", "1", "--db", db).exit_code == 2
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")  # an empty file is an empty SQLite database: no runs, no error
+    res = run("runs", "list", "--json", "--db", empty)
+    assert res.exit_code == 0 and json.loads(res.output) == [] and empty.stat().st_size == 0
 
 
 def test_quick_says_it_ignores_seeds_and_records_the_seeds_it_ran(tmp_path, counted):

@@ -88,3 +88,30 @@ def test_dense_bqm_beyond_memory_is_refused(monkeypatch):
     bqm = dimod.BinaryQuadraticModel({i: 1.0 for i in range(20_000)}, {}, 0.0, "BINARY")
     with pytest.raises(ValueError, match=r"n=20000 variables needs 3\.0 GiB.*at most n=11585"):
         QUBO.from_bqm(bqm)
+
+
+@pytest.mark.parametrize("name", ["grover", "qaoa"])
+def test_quantum_samplers_preflight_their_state_memory(monkeypatch, name):
+    sampler = get_sampler(name)
+    one = sampler.working_bytes(QUBO(torch.zeros(1, 16, 16)), 1)
+    assert one >= 32 * 2**16  # at least the 2^n energies of the problem, in float64 and copies
+    _tiny_memory(monkeypatch, 4 * one)  # four problems fit, 64 do not
+    with pytest.raises(ValueError, match="needs .* GiB"):
+        sampler.sample_qubo_batch(QUBO(torch.zeros(64, 16, 16)), num_reads=1)
+
+
+@pytest.mark.parametrize("kw", [{}, {"precision": "float64"}, {"backend": "torch"}])
+@pytest.mark.parametrize("power", [700, -700])
+def test_anneal_is_scale_invariant_for_huge_and_tiny_coefficients(kw, power):
+    gen = torch.Generator().manual_seed(3)
+    Q = 1.8 * torch.rand(6, 6, generator=gen, dtype=torch.float64) - 0.9
+    Q[0, 0] = 0.9  # max |Q| in [0.5, 1): the rescaled copy is Q itself
+    big = torch.ldexp(Q, torch.tensor(power))  # 2^700 ~ 5e210: squares overflow; 2^-700 underflow
+    sampler = get_sampler("anneal", num_sweeps=50, **kw)
+    res = sampler.sample_qubo_batch(QUBO(torch.stack([Q, big])), seed=5, num_reads=6, return_all=True)
+    assert torch.equal(res.samples[0], res.samples[1])
+    hot, cold = res.info["beta_range"][1]
+    assert 0 < hot <= cold < math.inf
+    assert math.isclose(hot * 2.0**power, res.info["beta_range"][0][0], rel_tol=1e-12)
+    exact = get_sampler("exact").sample_qubo_batch(QUBO(big))
+    assert float(res.energy[1]) == float(exact.energy)  # the ground state, in the original units

@@ -128,10 +128,13 @@ class ResultsStore:
         self.path = Path(path) if path is not None else default_db_path()
         self.readonly = readonly
         self._select = _SELECT
+        self._empty = False  # a read-only store without a runs table yet (a missing or new file)
         if readonly:
+            self._empty = True
             if self.path.is_dir() or self.path.exists():
                 with self._connect() as con:  # a folder or a corrupt file fails here
-                    con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    self._empty = con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                              "AND name = 'runs'").fetchone() is None
                     have = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
                 # an older database read without migrating: its missing columns read as defaults
                 defaults = {col: decl.split("DEFAULT ")[-1] if "DEFAULT" in decl else "NULL" for col, decl in _ADDED}
@@ -175,8 +178,8 @@ class ResultsStore:
             con.rollback()
 
     def _missing(self) -> bool:
-        """A read-only store whose file does not exist yet: it reads as empty."""
-        return self.readonly and not self.path.exists()
+        """A read-only store whose file or runs table does not exist yet: it reads as empty."""
+        return self._empty
 
     def add(self, record: RunRecord) -> int:
         """Insert one run in one transaction; returns its id."""

@@ -91,7 +91,12 @@ def load_problems(path: Path) -> list[tuple[Any, list[Any]]]:
             raise InputError(f"{where}: expected an object with key 'Q' or a serialised dimod BQM")
         try:
             if item.get("type") == "BinaryQuadraticModel":
-                bqm = dimod.BinaryQuadraticModel.from_serializable(item)
+                try:
+                    bqm = dimod.BinaryQuadraticModel.from_serializable(item)
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                    detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+                    raise InputError(f"{where}: not a valid serialised dimod BQM ({detail}); write one "
+                                     "with dimod's bqm.to_serializable()") from exc
                 labels = list(bqm.variables)
                 problems.append((QUBO.from_bqm(bqm, labels), labels))
             elif "Q" in item:

@@ -138,8 +138,8 @@ def check_system(A: torch.Tensor, b: torch.Tensor | None = None, *, symmetric: b
                              f"got {tuple(b.shape)}")
         if not bool(torch.isfinite(b).all()):
             raise ValueError("b has non-finite entries (nan or inf)")
-    if symmetric:
-        scale = float(A.abs().max()) if A.numel() else 0.0
+    if symmetric and A.numel():  # an empty batch [0, N, N] is trivially symmetric
+        scale = float(A.abs().max())
         tol = atol if atol is not None else (1e-6 if A.dtype == torch.float64 else 1e-4) * scale
         asym = float((A - A.mT).abs().max())
         if asym > tol:

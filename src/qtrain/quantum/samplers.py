@@ -51,6 +51,11 @@ class GroverSampler(QUBOSampler):
         self.max_variables = max_variables
         super().__init__(**defaults)
 
+    def working_bytes(self, qubo: QUBO, num_reads: int, **params: Any) -> int:
+        """The shared read buffers plus every problem's ``2^n`` energies, their sorted copy,
+        the sort order and a float64 copy (``32 B 2^n`` bytes)."""
+        return super().working_bytes(qubo, num_reads) + 32 * qubo.num_problems * 2**qubo.num_variables
+
     def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, max_oracle_calls: int | None = None,
                 lam: float = 6 / 5, profile: str = "superconducting-today"
                 ) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -97,6 +102,14 @@ class QAOASampler(QUBOSampler):
             raise ValueError(f"max_variables must be an integer in [1, 24], got {max_variables!r}")
         self.max_variables = max_variables
         super().__init__(**defaults)
+
+    def working_bytes(self, qubo: QUBO, num_reads: int, p: Any = 2, restarts: Any = 4, **params: Any) -> int:
+        """The shared read buffers plus the complex128 states of every problem and restart that
+        autograd keeps through the ``p`` layers (about ``16 (4 p + 4) B restarts 2^n`` bytes)."""
+        layers = p if isinstance(p, int) and p > 0 else 1
+        starts = restarts if isinstance(restarts, int) and restarts > 0 else 1
+        states = qubo.num_problems * starts * 2**qubo.num_variables
+        return super().working_bytes(qubo, num_reads) + 16 * (4 * layers + 4) * states
 
     def _sample(self, qubo: QUBO, num_reads: int, seed: int, context: Any = None, p: int = 2, restarts: int = 4,
                 steps: int = 100, lr: float = 0.05, profile: str = "superconducting-today", backend: Any = None,

@@ -40,6 +40,8 @@ def default_beta_range(qubo: QUBO) -> torch.Tensor:
     dense real-valued problems gives beta near 1e6 and spends most sweeps frozen; the
     ``sqrt(n)``-scaled field (the typical smallest local field of a dense spin glass) keeps the
     sweeps where the state still moves, and the coefficient floor keeps integer problems exact.
+    The sampler applies this rule to problems rescaled by a power of two where ``max|Q|`` lies
+    outside ``[2^-60, 2^60]`` (:func:`_rescaled`), so the range stays finite and positive.
     """
     Q = qubo.flatten().Q.to(torch.float64)
     W = Q + Q.transpose(-1, -2)
@@ -73,6 +75,26 @@ def _schedule(beta_range: torch.Tensor, num_sweeps: int, kind: str) -> torch.Ten
     if kind == "geometric":
         return torch.exp(torch.log(lo) + t * (torch.log(hi) - torch.log(lo)))
     return lo + t * (hi - lo)
+
+
+def _rescaled(qubo: QUBO) -> tuple[QUBO, torch.Tensor]:
+    """Each problem with ``max|Q|`` outside ``[2^-60, 2^60]`` divided by ``2^e`` (``e`` the
+    binary exponent of its ``max|Q|``), and the ``e`` per problem (0 for the others).
+
+    Annealing is scale-invariant (``Q / s`` at ``beta s`` accepts the same moves), and a power of
+    two scales every coefficient, field and energy difference exactly, so the samples are those of
+    the original problem; without it, squares in the beta range overflow (``beta -> 0`` beyond
+    about 1e154) and float32 kernels overflow beyond 3.4e38. Ordinary problems are untouched.
+    """
+    flat = qubo.flatten()
+    amax = flat.Q.detach().abs().to(torch.float64).amax((-1, -2)) if flat.num_variables else \
+        torch.zeros(flat.num_problems, dtype=torch.float64, device=flat.device)
+    out = (amax > 2.0**60) | ((amax > 0) & (amax < 2.0**-60))
+    shift = torch.where(out, torch.frexp(amax).exponent.to(torch.int64), 0).clamp(-1000, 1000)
+    if not bool(out.any()):
+        return qubo, shift
+    Q = torch.ldexp(flat.Q, -shift[:, None, None].to(flat.device))
+    return QUBO._trusted(Q.to(flat.dtype), torch.ldexp(flat.offset, -shift.to(flat.device)).to(flat.dtype)), shift
 
 
 def _stream_seeds(seed: int, num_reads: int) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +183,7 @@ class AnnealSampler(QUBOSampler):
         if precision not in ("float64", "float32"):
             raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
         B = qubo.num_problems
+        qubo, shift = _rescaled(qubo)
         dev = qubo.device if backend == "numba" else resolve_device(device)
         if backend not in ("auto", "numba", "torch"):
             raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
@@ -179,8 +202,9 @@ class AnnealSampler(QUBOSampler):
                 raise ValueError(f"beta_range must be a pair (hot, cold), got {beta_range!r}") from exc
             if not (0 < lo <= hi < math.inf):
                 raise ValueError(f"beta_range must satisfy 0 < hot <= cold < inf, got {beta_range!r}")
-            br = torch.tensor([[lo, hi]], dtype=torch.float64).expand(B, 2)
+            br = torch.ldexp(torch.tensor([[lo, hi]], dtype=torch.float64).expand(B, 2), shift.cpu()[:, None])
         betas = _schedule(br, num_sweeps, beta_schedule_type)
+        br = torch.ldexp(br, -shift.cpu()[:, None])  # reported in the units of the given problem
         rng, seeds = _stream_seeds(seed, num_reads)
         x0 = rng.integers(0, 2, size=(num_reads, qubo.num_variables), dtype=np.int8)
         info = {"beta_range": [[float(a), float(b)] for a, b in br[:4].tolist()],

@@ -37,7 +37,8 @@ def _check_lr(lr: float) -> None:
 
 
 def _check_clip(clip: float | None) -> None:
-    if clip is not None and not (isinstance(clip, int | float) and math.isfinite(clip) and clip > 0):
+    if clip is not None and (isinstance(clip, bool) or not (isinstance(clip, int | float) and math.isfinite(clip)
+                                                             and clip > 0)):
         raise ValueError(f"Invalid clip: {clip!r} (must be a finite number > 0, or None)")
 
 
@@ -103,8 +104,8 @@ class BinaryConnect(_LatentOptimizer):
     def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.0,
                  clip: float | None = 1.0):
         _check_lr(lr)
-        if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
-            raise ValueError(f"Invalid momentum: {momentum!r} (must lie in [0, 1))")
+        if isinstance(momentum, bool) or not (isinstance(momentum, int | float) and 0 <= momentum < 1):
+            raise ValueError(f"Invalid momentum: {momentum!r} (must be a finite number in [0, 1))")
         _check_clip(clip)
         super().__init__(params, dict(lr=lr, momentum=momentum, clip=clip))
 
@@ -186,7 +187,7 @@ class ProxQuant(_LatentOptimizer):
     def __init__(self, params: Any, lr: float = 0.01, reg: float = 1.0, steps_per_epoch: int = 1,
                  clip: float | None = None):
         _check_lr(lr)
-        if not (isinstance(reg, int | float) and math.isfinite(reg) and reg >= 0):
+        if isinstance(reg, bool) or not (isinstance(reg, int | float) and math.isfinite(reg) and reg >= 0):
             raise ValueError(f"Invalid reg: {reg!r} (must be a finite number >= 0)")
         if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or \
                 steps_per_epoch < 1:
