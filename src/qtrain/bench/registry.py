@@ -21,6 +21,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qnewton-mlp": "qtrain.bench.qnewton.mlp:QNewtonMLP",
     "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",
+    "qbo-exact": "qtrain.bench.qbo.exact:QBOExact",
 })
 
 
