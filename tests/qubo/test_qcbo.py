@@ -140,3 +140,12 @@ def test_hybrid_cqm_offline(monkeypatch, tmp_path):
     assert rec.kw == {"label": "qtrain-qbo", "time_limit": 5.0}
     assert set(rec.cqm.variables) == set(range(5))
     assert sol.feasible and sol.objective == pytest.approx(p.brute_force().objective)
+
+
+def test_penalty_keeps_rows_without_slack_room():
+    # x0 <= 0 has U = 0: no slack bits, but it must still be penalised (regression)
+    p = QCBO(torch.zeros(2, 2), c=[-1.0, 0.5], A_ub=[[1.0, 0.0], [1.0, 1.0]], b_ub=[0.0, 5.0])
+    q = p.to_penalty_qubo(10.0)
+    assert q.num_variables == 2  # the second row is redundant: no slack, no penalty
+    res = get_sampler("exact").sample_qubo_batch(q, num_reads=1)
+    assert res.sample.tolist() == [0, 0] and float(res.energy) == 0.0

@@ -25,6 +25,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",
     "qiskit-backends": "qtrain.bench.backends:QiskitBackends",
+    "qbo-exact": "qtrain.bench.qbo.exact:QBOExact",
 })
 
 

@@ -144,7 +144,7 @@ class QCBO:
         :meth:`to_penalty_qubo`) and ``lifted_spins`` (``n``: QCGD's oracle needs no slack bits)."""
         return {"variables": self.num_variables, "eq_rows": self.num_eq, "ub_rows": self.num_ub,
                 "products": len(self.products), "penalty_spins": self.num_variables + int(sum(
-                    len(w) for w in self._slack_weights(None))), "lifted_spins": self.num_variables}
+                    len(w) for w in self._slack_weights(None) if w is not None)), "lifted_spins": self.num_variables}
 
     def __repr__(self) -> str:
         return (f"QCBO(n={self.num_variables}, eq_rows={self.num_eq}, ub_rows={self.num_ub}, "
@@ -331,17 +331,18 @@ class QCBO:
         return np.rint(res.x[:n])
 
     # ------------------------------------------------------------------ penalty QUBO
-    def _slack_weights(self, slack_bits: int | None) -> list[np.ndarray]:
+    def _slack_weights(self, slack_bits: int | None) -> list[np.ndarray | None]:
         """Binary slack weights of every ``A_ub`` row (products excepted): integral rows get the
         bounded encoding ``1, 2, .., 2^(K-2), U - 2^(K-1) + 1`` of ``[0, U]`` (exact); real rows
         ``K = slack_bits`` (default 8) bits of step ``U / (2^K - 1)``; a row no point can violate
-        gets none. ``U = b - sum_i min(a_i, 0)``."""
+        is ``None`` (no penalty), a row with ``U = 0`` gets no bits (penalised as an equality).
+        ``U = b - sum_i min(a_i, 0)``."""
         out = []
         A, b = self.A_ub.numpy(), self.b_ub.numpy()
         for r in range(A.shape[0]):
             a = A[r]
-            if np.maximum(a, 0).sum() <= b[r]:  # redundant: holds for every x
-                out.append(np.zeros(0))
+            if np.maximum(a, 0).sum() <= b[r]:  # redundant: holds for every x, no penalty
+                out.append(None)
                 continue
             U = b[r] - np.minimum(a, 0).sum()
             if U < 0:
@@ -383,7 +384,7 @@ class QCBO:
             raise ValueError(f"slack_bits must be an integer in 1..16, got {slack_bits!r}")
         n = self.num_variables
         weights = self._slack_weights(slack_bits)
-        N = n + sum(len(w) for w in weights)
+        N = n + sum(len(w) for w in weights if w is not None)
         Qt = torch.zeros(N, N, dtype=torch.float64)
         Qt[:n, :n] = self.Q + torch.diag(self.c)
         offset = self.offset
@@ -398,7 +399,7 @@ class QCBO:
             add_square(torch.cat([self.A_eq[r], torch.zeros(N - n, dtype=torch.float64)]), float(self.b_eq[r]))
         pos = n
         for r, w in enumerate(weights):
-            if not len(w):
+            if w is None:
                 continue
             a = torch.zeros(N, dtype=torch.float64)
             a[:n] = self.A_ub[r]
