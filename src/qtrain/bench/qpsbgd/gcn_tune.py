@@ -28,13 +28,15 @@ from qtrain.data import Graph
 
 __all__ = ["GRIDS", "VALIDATION_FRACTION", "QPSBGDGCNTune", "select", "validation_nodes"]
 
-#: The grid per method (the digits grids; ProxQuant: step x strength, 0 being no prox).
+#: The grid per method (the digits grids; ProxQuant: step x strength, 0 being no prox). Rule: a
+#: choice on an edge extends that side and the run is resumed. The first run (seed 0) chose edges
+#: for QP-SBGD + refine on karate (0.05: 0.02 added) and ProxQuant on the SBM graph (30: 100 added).
 GRIDS: dict[str, list[dict[str, float]]] = {
     "qpsbgd": [{"lr": v} for v in (0.05, 0.1, 0.2, 0.5, 1.0)],
-    "qpsbgd-refine": [{"lr": v} for v in (0.05, 0.1, 0.2, 0.5, 1.0)],
+    "qpsbgd-refine": [{"lr": v} for v in (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)],
     "bc": [{"lr": v} for v in (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)],
     "signsgd": [{"lr": v} for v in (0.001, 0.003, 0.01, 0.03, 0.1)],
-    "proxquant": [{"lr": v, "reg": r} for v in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+    "proxquant": [{"lr": v, "reg": r} for v in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
                   for r in (0.0, 0.0001, 0.001)],
     "full-precision": [{"lr": v} for v in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)],
 }
