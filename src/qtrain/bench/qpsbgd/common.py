@@ -15,7 +15,8 @@ from torch import nn
 from qtrain.bench.base import pyplot, save_figure
 from qtrain.train.loop import fit as train_fit
 
-__all__ = ["fit", "grid_edges", "method_table", "plot_curves", "selection_rank", "single_thread"]
+__all__ = ["fit", "grid_edges", "method_table", "plot_curves", "plot_tuning", "selection_rank",
+           "single_thread"]
 
 
 @contextmanager
@@ -154,3 +155,39 @@ def grid_edges(grid: list[dict[str, float]], setting: dict[str, float]) -> list[
         if value != 0 and value in (min(values), max(values)):
             out.append(key)
     return out
+
+
+def plot_tuning(groups: dict[tuple[str, str, str], tuple[dict[str, float], list[dict[str, Any]]]],
+                chosen: dict[str, dict[str, dict[str, float]]], path: Path, panel: str,
+                title: str) -> Path:
+    """A tuning benchmark's plot: validation accuracy against step size, one panel per group
+    (``panel`` names it: ``"pair"``, or ``""`` for graphs), one line per method (and its other
+    settings), the chosen setting circled.
+
+    ``groups``: ``(group, method, label) -> (setting, [metrics])``; ``chosen``:
+    ``group -> method -> setting``.
+    """
+    plt = pyplot()
+    names = sorted({k[0] for k in groups})
+    fig, axes = plt.subplots(1, len(names), figsize=(4.4 * len(names), 3.4), squeeze=False)
+    for ax, group in zip(axes[0], names, strict=True):
+        lines: dict[str, list[tuple[float, float]]] = {}
+        for (g, method, _), (setting, ms) in groups.items():
+            if g != group:
+                continue
+            name = method + "".join(f" {k}={v:g}" for k, v in setting.items() if k != "lr")
+            acc = float(np.mean([m["val_acc"] for m in ms]))
+            lines.setdefault(name, []).append((setting["lr"], acc))
+            if chosen[group][method] == setting:
+                ax.scatter([setting["lr"]], [acc], s=90, facecolors="none", edgecolors="k")
+        for name, pts in sorted(lines.items()):
+            pts.sort()
+            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_title(f"{panel} {group}".strip())
+        ax.set_xlabel("step size")
+        ax.set_ylabel("validation accuracy")
+    axes[0][0].legend(fontsize=6)
+    fig.suptitle(f"{title} (circled: chosen)")
+    save_figure(fig, path, dpi=110)
+    return path

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
-from qtrain.bench.qpsbgd.common import grid_edges, selection_rank, single_thread
+from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.qpsbgd.common import grid_edges, plot_tuning, selection_rank, single_thread
 from qtrain.bench.qpsbgd.digits import PAIRS, TUNED, fit_digits
 from qtrain.data import digits_pair, validation_split
 
@@ -154,33 +154,5 @@ class QPSBGDDigitsTune(Benchmark):
                              f"{edge or '-'} |")
         md = cfg.out_dir / "qpsbgd-digits-tune.md"
         md.write_text("\n".join(lines) + "\n")
-        return [md, _plot(groups, chosen, cfg.out_dir / "qpsbgd-digits-tune.png")]
-
-
-def _plot(groups: _Groups, chosen: dict[str, dict[str, dict[str, float]]], path: Path) -> Path:
-    """Validation accuracy against step size, one panel per pair, one line per method (and reg);
-    the chosen setting circled."""
-    plt = pyplot()
-    pairs = sorted({k[0] for k in groups})
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.4 * len(pairs), 3.4), squeeze=False)
-    for ax, pair in zip(axes[0], pairs, strict=True):
-        lines: dict[str, list[tuple[float, float]]] = {}
-        for (p, method, _), (setting, ms) in groups.items():
-            if p != pair:
-                continue
-            name = method + "".join(f" {k}={v:g}" for k, v in setting.items() if k != "lr")
-            acc = _mean(ms, "val_acc")
-            lines.setdefault(name, []).append((setting["lr"], acc))
-            if chosen[pair][method] == setting:
-                ax.scatter([setting["lr"]], [acc], s=90, facecolors="none", edgecolors="k")
-        for name, pts in sorted(lines.items()):
-            pts.sort()
-            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=name)
-        ax.set_xscale("log")
-        ax.set_title(f"pair {pair}")
-        ax.set_xlabel("step size")
-        ax.set_ylabel("validation accuracy")
-    axes[0][0].legend(fontsize=6)
-    fig.suptitle("qpsbgd-digits-tune (circled: chosen)")
-    save_figure(fig, path, dpi=110)
-    return path
+        return [md, plot_tuning(groups, chosen, cfg.out_dir / "qpsbgd-digits-tune.png", "pair",
+                                "qpsbgd-digits-tune")]

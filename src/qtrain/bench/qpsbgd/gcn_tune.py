@@ -21,20 +21,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task, pyplot, save_figure
-from qtrain.bench.qpsbgd.common import grid_edges, selection_rank, single_thread
+from qtrain.bench.base import BenchConfig, Benchmark, Task
+from qtrain.bench.qpsbgd.common import grid_edges, plot_tuning, selection_rank, single_thread
 from qtrain.bench.qpsbgd.gcn import LR, TUNED, fit_gcn, graph_settings, make_graph
 from qtrain.data import Graph
 
 __all__ = ["GRIDS", "VALIDATION_FRACTION", "QPSBGDGCNTune", "select", "validation_nodes"]
 
-#: The grid per method (the digits grids; ProxQuant: step x strength, 0 being no prox).
+#: The grid per method (the digits grids; ProxQuant: step x strength, 0 being no prox). Rule: a
+#: choice on an edge extends that side and the run is resumed. The first run (seed 0) chose edges
+#: for QP-SBGD + refine on karate (0.05: 0.02 added) and ProxQuant on the SBM graph (30: 100 added).
 GRIDS: dict[str, list[dict[str, float]]] = {
     "qpsbgd": [{"lr": v} for v in (0.05, 0.1, 0.2, 0.5, 1.0)],
-    "qpsbgd-refine": [{"lr": v} for v in (0.05, 0.1, 0.2, 0.5, 1.0)],
+    "qpsbgd-refine": [{"lr": v} for v in (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)],
     "bc": [{"lr": v} for v in (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)],
     "signsgd": [{"lr": v} for v in (0.001, 0.003, 0.01, 0.03, 0.1)],
-    "proxquant": [{"lr": v, "reg": r} for v in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+    "proxquant": [{"lr": v, "reg": r} for v in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
                   for r in (0.0, 0.0001, 0.001)],
     "full-precision": [{"lr": v} for v in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)],
 }
@@ -166,33 +168,5 @@ class QPSBGDGCNTune(Benchmark):
                              f"| {edge or '-'} |")
         md = cfg.out_dir / "qpsbgd-gcn-tune.md"
         md.write_text("\n".join(lines) + "\n")
-        return [md, _plot(groups, chosen, cfg.out_dir / "qpsbgd-gcn-tune.png")]
-
-
-def _plot(groups: dict[tuple[str, str, str], tuple[dict[str, float], list[Any]]],
-          chosen: dict[str, dict[str, dict[str, float]]], path: Path) -> Path:
-    """Validation accuracy against step size, one panel per graph; the chosen setting circled."""
-    plt = pyplot()
-    graphs = sorted({k[0] for k in groups})
-    fig, axes = plt.subplots(1, len(graphs), figsize=(4.6 * len(graphs), 3.4), squeeze=False)
-    for ax, graph in zip(axes[0], graphs, strict=True):
-        lines: dict[str, list[tuple[float, float]]] = {}
-        for (g, method, _), (setting, ms) in groups.items():
-            if g != graph:
-                continue
-            name = method + "".join(f" {k}={v:g}" for k, v in setting.items() if k != "lr")
-            acc = float(np.mean([m["val_acc"] for m in ms]))
-            lines.setdefault(name, []).append((setting["lr"], acc))
-            if chosen[graph][method] == setting:
-                ax.scatter([setting["lr"]], [acc], s=90, facecolors="none", edgecolors="k")
-        for name, pts in sorted(lines.items()):
-            pts.sort()
-            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=name)
-        ax.set_xscale("log")
-        ax.set_title(graph)
-        ax.set_xlabel("step size")
-        ax.set_ylabel("validation accuracy")
-    axes[0][0].legend(fontsize=5)
-    fig.suptitle("qpsbgd-gcn-tune (circled: chosen)")
-    save_figure(fig, path, dpi=110)
-    return path
+        return [md, plot_tuning(groups, chosen, cfg.out_dir / "qpsbgd-gcn-tune.png", "",
+                                "qpsbgd-gcn-tune")]

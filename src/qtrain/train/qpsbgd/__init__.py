@@ -11,7 +11,9 @@ A step in three stages, one module each:
   the exact big-M program of :mod:`~qtrain.train.qpsbgd.milp`);
 * apply: :mod:`~qtrain.train.qpsbgd.apply` (the best candidate per neuron, the new weights).
 
-:mod:`~qtrain.train.qpsbgd.optimizer` holds :class:`QPSBGD`, the ``torch.optim`` shell over them.
+:mod:`~qtrain.train.qpsbgd.optimizer` holds :class:`QPSBGD`, the ``torch.optim`` shell over them;
+:mod:`~qtrain.train.qpsbgd.capture` its hooks (the rows of every backward pass since ``zero_grad``,
+with the gradient before and after the straight-through mask).
 """
 
 from qtrain.train.qpsbgd.apply import Choice, candidate_scores, choose_directions, updated_weights

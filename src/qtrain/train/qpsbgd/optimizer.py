@@ -169,10 +169,12 @@ class QPSBGD(torch.optim.Optimizer):
                  gradient: str = "preactivation", tie: str = "fixed", step_mode: str = "all"):
         if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"Invalid learning rate: {lr!r} (must be > 0)")
-        if objective not in _OBJECTIVES:
-            raise ValueError(f"objective must be one of {_OBJECTIVES}, got {objective!r}")
-        if curvature not in _CURVATURES:
-            raise ValueError(f"curvature must be one of {_CURVATURES}, got {curvature!r}")
+        for name, value, options in (("objective", objective, _OBJECTIVES),
+                                     ("curvature", curvature, _CURVATURES),
+                                     ("gradient", gradient, _GRADIENTS), ("tie", tie, TIES),
+                                     ("step_mode", step_mode, STEP_MODES)):
+            if value not in options:
+                raise ValueError(f"{name} must be one of {options}, got {value!r}")
         if projected and objective != "sign":
             raise ValueError("projected=True uses the sign objective; set objective='sign'")
         if isinstance(num_reads, bool) or not isinstance(num_reads, int) or num_reads < 1:
@@ -192,12 +194,6 @@ class QPSBGD(torch.optim.Optimizer):
                              f"{hamming_budget!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        if gradient not in _GRADIENTS:
-            raise ValueError(f"gradient must be one of {_GRADIENTS}, got {gradient!r}")
-        if tie not in TIES:
-            raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
-        if step_mode not in STEP_MODES:
-            raise ValueError(f"step_mode must be one of {STEP_MODES}, got {step_mode!r}")
         if projected and step_mode != "all":
             raise ValueError("step_mode applies to latent weights; projected=True flips bits")
         if isinstance(eps, bool) or not isinstance(eps, int | float) or not math.isfinite(eps):
