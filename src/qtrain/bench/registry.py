@@ -21,6 +21,10 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qnewton-mlp": "qtrain.bench.qnewton.mlp:QNewtonMLP",
     "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",
+    "subnet-exact": "qtrain.bench.subnetwork.exact:SubnetExact",
+    "subnet-digits": "qtrain.bench.subnetwork.digits:SubnetDigits",
+    "subnet-kd": "qtrain.bench.subnetwork.kd:SubnetKD",
+    "subnet-nk": "qtrain.bench.subnetwork.nk:SubnetNK",
 })
 
 

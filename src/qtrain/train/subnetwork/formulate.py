@@ -264,7 +264,8 @@ def _evaluate(model: MaskedMLP, P: int, z: torch.Tensor, A: torch.Tensor, V: tor
 def _default_chunk(model: MaskedMLP, P: int, B: int, k: int, dtype: torch.dtype, device: torch.device) -> int:
     itemsize = torch.empty((), dtype=dtype).element_size()
     per_mask = _bytes_per_mask(model, P, B, k, itemsize)
-    target = 64 * 2**20 if device.type == "cpu" else 1 * 2**30  # big enough to amortise, small enough for cache
+    # CPU: chunks that stay in cache (measured: 4 MiB chunks ran 3-6x faster than 64 MiB ones)
+    target = 4 * 2**20 if device.type == "cpu" else 1 * 2**30
     return max(1, min(2**16, int(target // per_mask)))
 
 
@@ -287,7 +288,7 @@ def mask_costs(model: MaskedMLP, register: MaskRegister, X: Any, Y: Any, *, loss
         loss: ``"cross-entropy"`` (mean), ``"sse"`` (sum of squared errors, the energy of
             :func:`last_layer_qubo`) or ``"mse"``.
         density: optional fraction kept in ``(0, 1]`` for the filter.
-        chunk: masks per batched forward (default: about 64 MiB of work on CPU, 1 GiB on CUDA).
+        chunk: masks per batched forward (default: about 4 MiB of work on CPU, 1 GiB on CUDA).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         dtype: float dtype of the forward (float64 default: exact comparisons).
 
