@@ -26,6 +26,7 @@ ROUTES = [
     ("tabu", None, {"num_reads": 4}),
     ("grover", None, {"num_reads": 2}),
     ("qaoa", "black-box", {"p": 2, "steps": 60}),
+    ("qaoa", "qubo", {"p": 2, "steps": 60, "num_reads": 64}),
     ("adiabatic", None, {"T": 40.0}),
 ]
 

@@ -23,10 +23,9 @@ from typing import Any
 import torch
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task
-from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot
+from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot, one_thread
 from qtrain.nn import masked_mlp
 from qtrain.train.subnetwork import select_layerwise, spearman, taylor_row_qubos
-from qtrain.train.subnetwork.formulate import _loss
 from qtrain.train.subnetwork.rivals import (
     accuracy,
     edge_popup,
@@ -57,12 +56,8 @@ class SubnetDigits(Benchmark):
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with one_thread():
             return _run(task)
-        finally:
-            torch.set_num_threads(old)
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
         lines = [f"# subnet-digits{' (quick)' if cfg.quick else ''}", "",
@@ -127,6 +122,6 @@ def _spearman(net: Any, X: torch.Tensor, y: torch.Tensor, samples: int = 40) -> 
         energies.append(float(q.energy(m.to(torch.float64)).sum()))
         layer.mask = m
         with torch.no_grad():
-            losses.append(float(_loss(net(X).double()[None], y, "cross-entropy")[0]))
+            losses.append(float(torch.nn.functional.cross_entropy(net(X).double(), y)))
     layer.mask = base
     return spearman(energies, losses)

@@ -11,7 +11,8 @@ bits; above it the table is enumerated from the exact QUBO and checked against t
 Routes: ``exhaustive``, ``durr-hoyer`` and ``grover-threshold`` (threshold between the optimum and
 the next distinct cost, so only optimal masks pass: the search given a tight target; empirical
 success over ``SEARCH_SEEDS`` seeds beside the reported success probability), ``qaoa`` (black
-box, p = 2) and ``adiabatic`` (three ``T``), ``anneal``/``tabu``/``dwave`` (the mock QPU) on the
+box, p = 2; ``qaoa-qubo`` the same on the QUBO, 16 shots) and
+``adiabatic`` (three ``T``), ``anneal``/``tabu``/``dwave`` (the mock QPU) on the
 QUBO; rivals ``random-1000``, ``sa-black-box``, ``magnitude`` (the half of the neurons with the
 largest weight norms) and ``dense`` (the architecture trained with Adam, the ceiling). Part ``speed``: the black box's
 batched enumeration against a Python loop over single masks on the same forward, measured on a
@@ -27,11 +28,11 @@ from typing import Any
 import torch
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task
-from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot
+from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot, one_thread
 from qtrain.nn import masked_mlp
 from qtrain.qubo.exact import enumerate_energies
 from qtrain.train.subnetwork import MaskRegister, SubnetworkSelector, apply_mask, mask_bits, mask_costs, register_qubo
-from qtrain.train.subnetwork.formulate import _evaluate, _terms
+from qtrain.train.subnetwork.formulate import mask_evaluator
 from qtrain.train.subnetwork.rivals import (
     accuracy,
     anneal_black_box,
@@ -47,7 +48,7 @@ BLACK_BOX_MAX = 16
 #: that the optimal mask is the empty one on every instance (measured), a degenerate benchmark
 OUT_SCALE = 0.05
 SEARCH_SEEDS = 10
-ROUTES = ("exhaustive", "durr-hoyer", "grover-threshold", "qaoa", "adiabatic", "anneal", "tabu", "dwave",
+ROUTES = ("exhaustive", "durr-hoyer", "grover-threshold", "qaoa", "qaoa-qubo", "adiabatic", "anneal", "tabu", "dwave",
           "random-1000", "sa-black-box", "magnitude", "dense")
 _CACHE: dict[Any, Any] = {}
 
@@ -61,26 +62,20 @@ class SubnetExact(Benchmark):
     def tasks(self, cfg: BenchConfig) -> list[Task]:
         Hs = (12, 16, 20) if cfg.quick else (16, 20, 24)
         insts = cfg.seeds[:2] if cfg.quick else cfg.seeds
-        B = 200 if cfg.quick else 400
+        B = 150 if cfg.quick else 400
         out = []
         for H in Hs:
             for s in insts:
                 for m in ROUTES:
-                    if m in ("qaoa", "adiabatic", "dwave") and H > (12 if cfg.quick else 16):
+                    if m in ("qaoa", "qaoa-qubo", "adiabatic", "dwave") and H > (12 if cfg.quick else 16):
                         continue
                     out.append(Task(m, s, {"H": H, "B": B}))
         out.append(Task("speed", 0, {"H": 24, "B": B, "sample": 2**13 if cfg.quick else 2**15}))
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)  # small tensors, a shared 2-core machine: one thread is fastest
-        try:
-            if task.method == "speed":
-                return _speed(task)
-            return _route(task, cfg)
-        finally:
-            torch.set_num_threads(old)
+        with one_thread():
+            return _speed(task) if task.method == "speed" else _route(task, cfg)
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
         lines = [f"# subnet-exact{' (quick)' if cfg.quick else ''}", "",
@@ -163,11 +158,13 @@ def _route(task: Task, cfg: BenchConfig) -> dict[str, Any]:
                    / len(results), success_probability=sum(r.info["success_probability"] for r in results)
                    / len(results), projected_time_s=res.info["projected_time_s"])
         bits = res.mask
-    elif m in ("exhaustive", "qaoa", "adiabatic", "anneal", "tabu", "dwave"):
-        params: dict[str, Any] = {"qaoa": {"p": 2, "steps": 40, "restarts": 2}, "adiabatic": {"T": 40.0},
+    elif m in ("exhaustive", "qaoa", "qaoa-qubo", "adiabatic", "anneal", "tabu", "dwave"):
+        params: dict[str, Any] = {"qaoa": {"p": 2, "steps": 40, "restarts": 2},
+                                  "qaoa-qubo": {"p": 2, "steps": 40, "restarts": 2, "num_reads": 16},
+                                  "adiabatic": {"T": 40.0},
                                   "anneal": {"num_reads": 50}, "tabu": {"num_reads": 8},
                                   "dwave": {"num_reads": 50}}.get(m, {})
-        solver: Any = m
+        solver: Any = "qaoa" if m == "qaoa-qubo" else m
         if m == "dwave":
             from dwave.system.testing import MockDWaveSampler
 
@@ -225,11 +222,11 @@ def _speed(task: Task) -> dict[str, Any]:
     reg = MaskRegister.of(net, 0)
     X, Y = d["train_inputs"][:B].to(f32), d["train_targets"][:B]
     T = torch.nn.functional.one_hot(Y, 10).to(f32)
-    P, z, A, V = _terms(net, reg, X, f32)
+    evaluate = mask_evaluator(net, reg, X, Y, loss="sse", device="cpu", dtype=f32)
     sample, loop_n = task.params["sample"], 256
     masks = mask_bits(torch.arange(sample), H).to(f32)
     t = time.perf_counter()
-    _evaluate(net, P, z, A, V, Y, masks, "sse", None, f32)
+    evaluate(masks)
     batched = sample / (time.perf_counter() - t)
     t = time.perf_counter()
     with torch.no_grad():

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from qtrain.bench.base import BenchConfig, Benchmark, Task
-from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot
+from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot, one_thread
 from qtrain.train.subnetwork import layerwise_distill
 from qtrain.train.subnetwork.rivals import accuracy, train_dense
 
@@ -46,12 +46,8 @@ class SubnetKD(Benchmark):
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with one_thread():
             return _run(task)
-        finally:
-            torch.set_num_threads(old)
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
         lines = [f"# subnet-kd{' (quick)' if cfg.quick else ''}", "",

@@ -46,6 +46,7 @@ __all__ = [
     "last_layer_qubo",
     "mask_bits",
     "mask_costs",
+    "mask_evaluator",
     "mask_losses",
     "max_register_bits",
     "register_qubo",
@@ -244,6 +245,25 @@ def mask_losses(model: MaskedMLP, register: MaskRegister, X: Any, Y: Any, masks:
     model = model.to(dev)
     P, z, A, V = _terms(model, register, Xt, dtype)
     return _evaluate(model, P, z, A, V, Yt, M, loss, chunk, dtype)
+
+
+def mask_evaluator(model: MaskedMLP, register: MaskRegister, X: Any, Y: Any, *, loss: str = "cross-entropy",
+                   device: Any = "auto", dtype: torch.dtype = torch.float64) -> Any:
+    """The black box as a function: ``evaluate(masks [S, k], chunk=None) -> losses [S]``, with the
+    register's terms computed once (what :func:`mask_costs` runs per chunk; no checks per call).
+
+    Raises:
+        ValueError: bad data (see :func:`mask_costs`).
+    """
+    dev = resolve_device(device)
+    Xt, Yt = _check_data(X, Y, loss, dev, dtype)
+    model = model.to(dev)
+    P, z, A, V = _terms(model, register, Xt, dtype)
+
+    def evaluate(masks: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        return _evaluate(model, P, z, A, V, Yt, masks.to(device=dev, dtype=dtype), loss, chunk, dtype)
+
+    return evaluate
 
 
 def _evaluate(model: MaskedMLP, P: int, z: torch.Tensor, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor,
