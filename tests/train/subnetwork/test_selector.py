@@ -80,3 +80,10 @@ def test_apply_and_density_and_bad_names(setup):
         SubnetworkSelector(net, reg, "durr-hoyer", problem="qubo")
     with pytest.raises(ValueError, match="density"):
         SubnetworkSelector(net, reg, "exhaustive", density=0.0)
+
+
+def test_qaoa_defaults_to_the_qubo_and_takes_the_black_box_on_request(setup):
+    net, reg, X, Y, costs = setup
+    assert SubnetworkSelector(net, reg, "qaoa").problem == "qubo"
+    assert SubnetworkSelector(net, reg, "qaoa", problem="black-box").problem == "black-box"
+    assert SubnetworkSelector(net, reg, "adiabatic").problem == "black-box"

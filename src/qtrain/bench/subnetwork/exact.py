@@ -83,7 +83,8 @@ class SubnetExact(Benchmark):
                  "`found` = the optimum was returned, `success` = empirical rate over seeds (search) or the "
                  "route's own success probability.", ""]
         lines += grouped_table([r for r in runs if r.method != "speed"], "H",
-                               ("gap", "found", "success", "success_probability", "oracle_calls", "evaluations",
+                               ("gap", "found", "success", "success_probability", "approximation_ratio",
+                                "oracle_calls", "evaluations",
                                 "qubits", "projected_time_s", "wall_s", "test_acc"))
         speed = [r for r in runs if r.method == "speed"]
         if speed:

@@ -133,7 +133,7 @@ class SubnetworkSelector:
         if isinstance(solver, str) and solver not in names:
             raise ValueError(f"unknown solver {solver!r}; choose one of {names}")
         self.kind = self._kind(solver)
-        default = "qubo" if self.kind == "sampler" else "black-box"
+        default = "qubo" if self.kind in ("sampler", "qaoa") else "black-box"
         self.problem = problem or default
         if self.problem not in ("black-box", "qubo"):
             raise ValueError(f"problem must be 'black-box' or 'qubo', got {problem!r}")
