@@ -26,6 +26,10 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",
     "qiskit-backends": "qtrain.bench.backends:QiskitBackends",
     "qbo-exact": "qtrain.bench.qbo.exact:QBOExact",
+    "subnet-exact": "qtrain.bench.subnetwork.exact:SubnetExact",
+    "subnet-digits": "qtrain.bench.subnetwork.digits:SubnetDigits",
+    "subnet-kd": "qtrain.bench.subnetwork.kd:SubnetKD",
+    "subnet-nk": "qtrain.bench.subnetwork.nk:SubnetNK",
 })
 
 

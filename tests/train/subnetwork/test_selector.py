@@ -26,6 +26,7 @@ ROUTES = [
     ("tabu", None, {"num_reads": 4}),
     ("grover", None, {"num_reads": 2}),
     ("qaoa", "black-box", {"p": 2, "steps": 60}),
+    ("qaoa", "qubo", {"p": 2, "steps": 60, "num_reads": 64}),
     ("adiabatic", None, {"T": 40.0}),
 ]
 
@@ -79,3 +80,10 @@ def test_apply_and_density_and_bad_names(setup):
         SubnetworkSelector(net, reg, "durr-hoyer", problem="qubo")
     with pytest.raises(ValueError, match="density"):
         SubnetworkSelector(net, reg, "exhaustive", density=0.0)
+
+
+def test_qaoa_defaults_to_the_qubo_and_takes_the_black_box_on_request(setup):
+    net, reg, X, Y, costs = setup
+    assert SubnetworkSelector(net, reg, "qaoa").problem == "qubo"
+    assert SubnetworkSelector(net, reg, "qaoa", problem="black-box").problem == "black-box"
+    assert SubnetworkSelector(net, reg, "adiabatic").problem == "black-box"

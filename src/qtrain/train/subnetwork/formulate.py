@@ -46,6 +46,7 @@ __all__ = [
     "last_layer_qubo",
     "mask_bits",
     "mask_costs",
+    "mask_evaluator",
     "mask_losses",
     "max_register_bits",
     "register_qubo",
@@ -246,6 +247,25 @@ def mask_losses(model: MaskedMLP, register: MaskRegister, X: Any, Y: Any, masks:
     return _evaluate(model, P, z, A, V, Yt, M, loss, chunk, dtype)
 
 
+def mask_evaluator(model: MaskedMLP, register: MaskRegister, X: Any, Y: Any, *, loss: str = "cross-entropy",
+                   device: Any = "auto", dtype: torch.dtype = torch.float64) -> Any:
+    """The black box as a function: ``evaluate(masks [S, k], chunk=None) -> losses [S]``, with the
+    register's terms computed once (what :func:`mask_costs` runs per chunk; no checks per call).
+
+    Raises:
+        ValueError: bad data (see :func:`mask_costs`).
+    """
+    dev = resolve_device(device)
+    Xt, Yt = _check_data(X, Y, loss, dev, dtype)
+    model = model.to(dev)
+    P, z, A, V = _terms(model, register, Xt, dtype)
+
+    def evaluate(masks: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        return _evaluate(model, P, z, A, V, Yt, masks.to(device=dev, dtype=dtype), loss, chunk, dtype)
+
+    return evaluate
+
+
 def _evaluate(model: MaskedMLP, P: int, z: torch.Tensor, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor,
               masks: torch.Tensor, loss: str, chunk: int | None, dtype: torch.dtype) -> torch.Tensor:
     B, w = z.shape
@@ -264,7 +284,8 @@ def _evaluate(model: MaskedMLP, P: int, z: torch.Tensor, A: torch.Tensor, V: tor
 def _default_chunk(model: MaskedMLP, P: int, B: int, k: int, dtype: torch.dtype, device: torch.device) -> int:
     itemsize = torch.empty((), dtype=dtype).element_size()
     per_mask = _bytes_per_mask(model, P, B, k, itemsize)
-    target = 64 * 2**20 if device.type == "cpu" else 1 * 2**30  # big enough to amortise, small enough for cache
+    # CPU: chunks that stay in cache (measured: 4 MiB chunks ran 3-6x faster than 64 MiB ones)
+    target = 4 * 2**20 if device.type == "cpu" else 1 * 2**30
     return max(1, min(2**16, int(target // per_mask)))
 
 
@@ -287,7 +308,7 @@ def mask_costs(model: MaskedMLP, register: MaskRegister, X: Any, Y: Any, *, loss
         loss: ``"cross-entropy"`` (mean), ``"sse"`` (sum of squared errors, the energy of
             :func:`last_layer_qubo`) or ``"mse"``.
         density: optional fraction kept in ``(0, 1]`` for the filter.
-        chunk: masks per batched forward (default: about 64 MiB of work on CPU, 1 GiB on CUDA).
+        chunk: masks per batched forward (default: about 4 MiB of work on CPU, 1 GiB on CUDA).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         dtype: float dtype of the forward (float64 default: exact comparisons).
 

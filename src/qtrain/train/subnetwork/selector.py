@@ -133,7 +133,7 @@ class SubnetworkSelector:
         if isinstance(solver, str) and solver not in names:
             raise ValueError(f"unknown solver {solver!r}; choose one of {names}")
         self.kind = self._kind(solver)
-        default = "qubo" if self.kind == "sampler" else "black-box"
+        default = "qubo" if self.kind in ("sampler", "qaoa") else "black-box"
         self.problem = problem or default
         if self.problem not in ("black-box", "qubo"):
             raise ValueError(f"problem must be 'black-box' or 'qubo', got {problem!r}")
@@ -241,8 +241,14 @@ class SubnetworkSelector:
         sampler = get_sampler(self.solver)
         res = sampler.sample_qubo_batch(target, seed=seed, **p)
         info = {k: v for k, v in res.info.items() if k != "timing"}
+        prob = info.get("success_probability")
         out = {"solver_info": info, "num_reads": info.get("num_reads"), "energy": float(res.energy),
-               "success_probability": info.get("success_probability")}
+               "success_probability": prob[0] if isinstance(prob, list) and len(prob) == 1 else prob}
+        if sampler.name == "qaoa":  # the ratio of <C> against the enumerated energies
+            from qtrain.qubo.exact import enumerate_energies
+
+            energies = enumerate_energies(target.to(torch.float64)).reshape(-1)
+            out["approximation_ratio"] = approximation_ratio(float(info["expectation"][0]), energies)
         if "resources" in info and isinstance(info["resources"], dict) and "projected_time_s" in info["resources"]:
             out.update(_projected(info["resources"]))
         elif sampler.name == "dwave":
