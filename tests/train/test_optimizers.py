@@ -47,8 +47,6 @@ KIT_OPTIONS = {name: {"create_graph": True, "requires_closure": True} for name i
                if name.startswith("qnewton")}
 # torch.optim conventions QP-SBGD does not keep yet
 QPSBGD_SKIP = (
-    # issue 13 item 4: fixed on the QP-SBGD branch
-    "zero_grad", "accumulation", "second_step_without_backward", "frozen_parameter",
     # QP-SBGD steps the weights of the binary layers it hooks; a free parameter cannot join a group
     "add_param_group",
     # issue 13 item 15: torch.optim's __getstate__ drops QPSBGD's own attributes (seed, hooks, ...),
