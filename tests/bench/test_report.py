@@ -131,3 +131,31 @@ def test_pages_load_in_headless_chromium_with_every_table_and_image(store, tmp_p
             assert (len(images) == 1) == (f.name == "scored.html")
     finally:
         driver.quit()
+
+
+def test_a_resumed_invocation_is_summarised_whole(tmp_path):
+    store = ResultsStore(tmp_path / "r.sqlite")
+    run_benchmark(Scored(), seeds=2, store=store, out_dir=tmp_path / "o")
+    # rerun only method b (shifted): the invocation reports a's stored runs beside b's new ones
+    run_benchmark(Scored(shift=1.0), seeds=2, store=store, out_dir=tmp_path / "o", resume=True, rerun=["b"])
+    invs = store.invocations("scored")
+    assert [len(ids) for ids in invs.values()] == [4, 4]
+    first, second = invs
+    rows = {(m, k): d for m, k, _, _, d in compare_invocations("scored", first, second, store=store)}
+    assert rows[("a", "acc")] == 0.0 and rows[("b", "acc")] == pytest.approx(1.0)
+    write_report(tmp_path / "rep", store=store)
+    text = (tmp_path / "rep" / "scored.html").read_text()
+    assert "1.5 ± 0.71 (2)" in text and "4.5 ± 0.71 (2)" in text  # a from the store, b rerun
+
+
+def test_a_store_without_the_invocations_table_still_reports(tmp_path):
+    import sqlite3
+
+    store = ResultsStore(tmp_path / "r.sqlite")
+    run_benchmark(Scored(), seeds=2, store=store, out_dir=tmp_path / "o")
+    with sqlite3.connect(store.path) as con:  # as written before invocations were recorded
+        con.execute("DROP TABLE invocations")
+    ro = ResultsStore(store.path, readonly=True)
+    assert ro.invocations("scored") == {}
+    write_report(tmp_path / "rep", store=ro)
+    assert "1.5 ± 0.71 (2)" in (tmp_path / "rep" / "scored.html").read_text()

@@ -106,9 +106,9 @@ def _plot(path: Path, stats: dict[str, dict[str, tuple[float, float, int]]], tit
     return save_figure(fig, path)
 
 
-def _benchmark_page(name: str, runs: list[RunRecord], out: Path) -> Path:
-    latest = invocation_of(runs[-1])
-    stats = metric_stats([r for r in runs if invocation_of(r) == latest])
+def _benchmark_page(name: str, runs: list[RunRecord], groups: dict[str, list[RunRecord]], out: Path) -> Path:
+    latest = next(reversed(groups))
+    stats = metric_stats(groups[latest])
     body = [f'<p><a href="index.html">all benchmarks</a> &middot; {len(runs)} stored run(s)</p>']
     metrics = sorted({k for ms in stats.values() for k in ms})
     body.append(f"<h2>Summary</h2><p>latest invocation <code>{_esc(latest)}</code>: mean &plusmn; standard "
@@ -120,13 +120,10 @@ def _benchmark_page(name: str, runs: list[RunRecord], out: Path) -> Path:
     img = _plot(out / f"{name}.png", stats, name)
     if img is not None:
         body.append(f'<h2>Plot</h2><img src="{_esc(img.name)}" alt="{_esc(name)} metric means per method">')
-    invocations: dict[str, list[RunRecord]] = {}
-    for r in runs:
-        invocations.setdefault(invocation_of(r), []).append(r)
     body.append("<h2>Invocations</h2>")
     inv_rows = []
-    for inv, rs in invocations.items():
-        cfg = rs[0].config
+    for inv, rs in groups.items():
+        cfg = next((r.config for r in rs if invocation_of(r) == inv), rs[0].config)
         ex = cfg.get("executor", {"name": "serial"})
         inv_rows.append([inv, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(min(r.started for r in rs))),
                          len(rs), sum(r.status != "ok" for r in rs), json.dumps(ex), cfg.get("quick"),
@@ -174,6 +171,23 @@ def _runs_of(store: ResultsStore, name: str) -> list[RunRecord]:
     return runs
 
 
+def _groups(store: ResultsStore, name: str, runs: list[RunRecord]) -> dict[str, list[RunRecord]]:
+    """The runs of each invocation, oldest invocation first: the runs it stored, or, where the store
+    recorded it, every run it reported (with ``--resume``, those taken from the store too)."""
+    by_id = {r.id: r for r in runs}
+    groups: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        groups.setdefault(invocation_of(r), []).append(r)
+    for inv, ids in store.invocations(name).items():
+        groups.pop(inv, None)  # re-inserted: ordered by when the invocation finished
+        if any(i in by_id for i in ids):
+            groups[inv] = [by_id[i] for i in ids if i in by_id]
+    last = max(groups, key=lambda inv: max((r.finished for r in groups[inv]), default=0.0))
+    if last != next(reversed(groups)):  # an unrecorded invocation ran after the recorded ones
+        groups[last] = groups.pop(last)
+    return groups
+
+
 def write_report(out_dir: str | Path, benchmarks: Sequence[str] = (), *,
                  store: ResultsStore | None = None) -> list[Path]:
     """Write ``index.html`` and a page (with its PNG) per benchmark into ``out_dir``.
@@ -199,7 +213,7 @@ def write_report(out_dir: str | Path, benchmarks: Sequence[str] = (), *,
     files = []
     rows = []
     for name, runs in per.items():
-        page = _benchmark_page(name, runs, out)
+        page = _benchmark_page(name, runs, _groups(store, name, runs), out)
         files += [page] + ([out / f"{name}.png"] if (out / f"{name}.png").exists() else [])
         rows.append((name, len(runs), sum(r.status != "ok" for r in runs),
                      len({invocation_of(r) for r in runs}),
@@ -214,16 +228,16 @@ def write_report(out_dir: str | Path, benchmarks: Sequence[str] = (), *,
     return [index, *files]
 
 
-def _select(runs: list[RunRecord], ref: str) -> list[RunRecord]:
+def _select(runs: list[RunRecord], groups: dict[str, list[RunRecord]], ref: str) -> list[RunRecord]:
     """Runs of invocation ``ref``: an invocation id (or a unique prefix) or a run id."""
-    invs = sorted({invocation_of(r) for r in runs})
+    invs = sorted(groups)
     if ref.isdigit() and any(r.id == int(ref) for r in runs):
         ref = invocation_of(next(r for r in runs if r.id == int(ref)))
     hits = [i for i in invs if i.startswith(ref)]
     if len(hits) != 1:
         what = "matches no" if not hits else f"matches {len(hits)}"
         raise ValueError(f"{ref!r} {what} invocation of {runs[0].benchmark!r}; known: {invs[:10]}")
-    return [r for r in runs if invocation_of(r) == hits[0]]
+    return groups[hits[0]]
 
 
 def compare_invocations(benchmark: str, a: str, b: str, *, store: ResultsStore | None = None
@@ -238,7 +252,8 @@ def compare_invocations(benchmark: str, a: str, b: str, *, store: ResultsStore |
     """
     store = store if store is not None else ResultsStore()
     runs = _runs_of(store, benchmark)
-    sa, sb = metric_stats(_select(runs, a)), metric_stats(_select(runs, b))
+    groups = _groups(store, benchmark, runs)
+    sa, sb = metric_stats(_select(runs, groups, a)), metric_stats(_select(runs, groups, b))
     return [(m, k, sa[m][k][0], sb[m][k][0], sb[m][k][0] - sa[m][k][0])
             for m in sa if m in sb for k in sorted(sa[m]) if k in sb[m]]
 

@@ -178,6 +178,7 @@ def run_benchmark(name: str | Benchmark, *, quick: bool = False, seeds: int | No
         if progress is not None:
             progress(len(done) + len(failed), len(tasks), task)
     runs = [done[i] for i in sorted(done)]
+    store.add_invocation(config["invocation"], bench.name, [r.id for r in runs + failed])
     files = bench.report(runs, cfg)
     summary = summarize(runs)
     summary.update(bench.summary_extra(summary))

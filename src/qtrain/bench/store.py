@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS runs (
     wall_s REAL
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs (benchmark, task_key);
+CREATE TABLE IF NOT EXISTS invocations (
+    id TEXT PRIMARY KEY,
+    benchmark TEXT NOT NULL,
+    run_ids TEXT NOT NULL,
+    finished REAL NOT NULL
+);
 """
 # Columns added after the first schema: an older database gains them on open.
 _ADDED = (("status", "TEXT NOT NULL DEFAULT 'ok'"), ("error", "TEXT"), ("worker", "TEXT"), ("wall_s", "REAL"))
@@ -196,6 +202,26 @@ class ResultsStore:
             )
             record.id = int(cur.lastrowid)
         return record.id
+
+    def add_invocation(self, invocation: str, benchmark: str, run_ids: Sequence[int]) -> None:
+        """Record which stored runs one ``bench run`` reported (new ones and, with ``--resume``,
+        those taken from the store), so that a report summarises the whole invocation."""
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO invocations (id, benchmark, run_ids, finished) VALUES (?, ?, ?, ?)",
+                        (invocation, benchmark, json.dumps([int(i) for i in run_ids]), time.time()))
+
+    def invocations(self, benchmark: str) -> dict[str, list[int]]:
+        """Run ids of every recorded invocation of ``benchmark``, oldest first (none for a
+        database written before invocations were recorded)."""
+        if self._missing():
+            return {}
+        with self._connect() as con:
+            try:
+                rows = con.execute("SELECT id, run_ids FROM invocations WHERE benchmark = ? ORDER BY finished",
+                                   (benchmark,)).fetchall()
+            except sqlite3.OperationalError:  # an older database opened read-only: no such table
+                return {}
+        return {inv: json.loads(ids) for inv, ids in rows}
 
     def done_keys(self, benchmark: str) -> set[str]:
         """Task keys of every successful stored run of ``benchmark``."""
