@@ -69,6 +69,11 @@ def test_gd_seeds_are_independent_of_the_batch_and_clip_bounds_the_step():
     assert float(step) <= 0.5 * 1e-3 * (1 + 1e-4)  # float32 weights
     with pytest.raises(ValueError, match="lr"):
         gd_train(m, x, y, [0], epochs=1, lr=0)
+    for bad in (float("inf"), float("nan")):  # non-finite steps would turn the weights into inf/NaN
+        with pytest.raises(ValueError, match="lr"):
+            gd_train(m, x, y, [0], epochs=1, lr=bad)
+        with pytest.raises(ValueError, match="clip"):
+            gd_train(m, x, y, [0], epochs=1, lr=0.1, clip=bad)
     with pytest.raises(ValueError, match="epochs"):
         gd_train(m, x, y, [0], epochs=0, lr=0.1)
     with pytest.raises(ValueError, match="batch_size"):

@@ -9,6 +9,8 @@ References:
 
 from __future__ import annotations
 
+import math
+
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,8 +78,10 @@ def gd_train(model: SinNN, x: torch.Tensor, y: torch.Tensor, seeds: Sequence[int
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+    if clip is not None and not (clip > 0 and math.isfinite(clip)):
+        raise ValueError(f"clip must be a finite number > 0 or None, got {clip}")
     if not seeds:
         raise ValueError("seeds must be non-empty")
     dev = resolve_device(device)
