@@ -26,7 +26,7 @@ def test_exhaustive_blocks_hit_their_optimum_and_the_student_learns(setup):
     assert 0.0 <= accuracy(res.student, d["test_inputs"], d["test_targets"]) <= 1.0
     # the block's loss is exactly its QUBO
     blk = res.student.blocks[0]
-    q = register_qubo(blk, MaskRegister.of(blk, 0), Xv, torch.nn.functional.linear(Xv, teacher[0].weight))
+    q = register_qubo(blk, MaskRegister.of(blk, 0), Xv, torch.nn.functional.linear(Xv, teacher[0].weight.detach()))
     assert float(q.energy(blk.layers[0].mask)) == pytest.approx(res.blocks[0]["loss"], rel=1e-9)
 
 
