@@ -22,6 +22,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qnewton-cost": "qtrain.bench.qnewton.cost:QNewtonCost",
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",
     "qbo-exact": "qtrain.bench.qbo.exact:QBOExact",
+    "qbo-qcgd": "qtrain.bench.qbo.qcgd:QBOQCGD",
 })
 
 
