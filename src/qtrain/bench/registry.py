@@ -23,6 +23,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qnewton-lm": "qtrain.bench.qnewton.lm:QNewtonLM",
     "qbo-exact": "qtrain.bench.qbo.exact:QBOExact",
     "qbo-qcgd": "qtrain.bench.qbo.qcgd:QBOQCGD",
+    "qbo-digits": "qtrain.bench.qbo.digits:QBODigits",
 })
 
 

@@ -148,6 +148,8 @@ def train_ste_qat(model: nn.Module, X: Any, T: Any, *, epochs: int = 300, lr: fl
         loss.backward()
         opt.step()
         for m in quantized_layers(model):  # keep latent weights inside the code range (larq's clip)
+            if not m.quantize:
+                continue
             with torch.no_grad():
                 m.weight.clamp_(m.w_min, m.w_max)
         losses.append(float(loss.detach()))
