@@ -30,6 +30,8 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "subnet-digits": "qtrain.bench.subnetwork.digits:SubnetDigits",
     "subnet-kd": "qtrain.bench.subnetwork.kd:SubnetKD",
     "subnet-nk": "qtrain.bench.subnetwork.nk:SubnetNK",
+    "qbo-qcgd": "qtrain.bench.qbo.qcgd:QBOQCGD",
+    "qbo-digits": "qtrain.bench.qbo.digits:QBODigits",
 })
 
 
