@@ -182,3 +182,19 @@ def test_a_frozen_first_layer_does_not_capture_rows():
     loss_sum(model, X, Y).backward()
     caps = {c.name: c for c in opt._captures.values()}
     assert caps["0.0"].rows == [] and len(caps["0.2"].rows) == 1
+
+
+def test_an_unscaled_gradient_uses_the_captured_rows_exactly():
+    """``p.grad`` differs from the rows' own ``s G^T X`` by rounding only: the rows are used as they
+    are (no factor), so a step is bit-identical to one built from the captured gradients."""
+    from qtrain.train.qpsbgd.capture import matching_rows
+
+    _, (model, opt) = make_pair(seed=9)
+    opt.zero_grad()
+    loss_sum(model, X, Y).backward()
+    for p in model.parameters():
+        cap = opt._captures[id(p)]
+        rows, c = matching_rows(cap, p.grad)
+        assert c == 1.0 and rows == cap.rows
+        _, c2 = matching_rows(cap, 0.5 * p.grad)
+        assert c2 == pytest.approx(0.5, rel=1e-6)

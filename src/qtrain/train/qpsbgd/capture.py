@@ -151,7 +151,8 @@ def matching_rows(cap: Capture, grad: torch.Tensor) -> tuple[list[Rows], float]:
             continue
         err = float((g - c * S).abs().max()) if g.numel() else 0.0
         if err <= 1e-4 * max(gmax, c * float(S.abs().max()) if S.numel() else 0.0) + 1e-30:
-            return done[len(done) - r:], c
+            # an unscaled gradient differs from S by rounding alone: use the rows as they are
+            return done[len(done) - r:], 1.0 if abs(c - 1) <= 1e-4 else c
     if not done:
         raise ValueError(f"layer {cap.name!r} has a gradient but no captured inputs/gradients: "
                          "construct QPSBGD(model, ...) (or call attach(model)) before the forward "
