@@ -49,9 +49,6 @@ KIT_OPTIONS = {name: {"create_graph": True, "requires_closure": True} for name i
 QPSBGD_SKIP = (
     # QP-SBGD steps the weights of the binary layers it hooks; a free parameter cannot join a group
     "add_param_group",
-    # issue 13 item 15: torch.optim's __getstate__ drops QPSBGD's own attributes (seed, hooks, ...),
-    # so an unpickled or deep-copied QPSBGD cannot step; to fix in src/qtrain/train/qpsbgd/
-    "pickle", "deepcopy",
 )
 for _name in TABLE:
     if _name.startswith("qpsbgd"):

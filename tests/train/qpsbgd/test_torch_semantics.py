@@ -193,8 +193,34 @@ def test_an_unscaled_gradient_uses_the_captured_rows_exactly():
     opt.zero_grad()
     loss_sum(model, X, Y).backward()
     for p in model.parameters():
-        cap = opt._captures[id(p)]
+        cap = opt._captures[p]
         rows, c = matching_rows(cap, p.grad)
         assert c == 1.0 and rows == cap.rows
         _, c2 = matching_rows(cap, 0.5 * p.grad)
         assert c2 == pytest.approx(0.5, rel=1e-6)
+
+
+@pytest.mark.parametrize("gradient", ["preactivation", "output"])
+def test_pickled_and_deep_copied_with_its_model_steps_as_the_original(gradient):
+    import pickle
+
+    torch.manual_seed(0)
+    model = BinaryMLP([3, 4, 1])
+    opt = QPSBGD(model, sampler="anneal", num_reads=4, lr=0.1, clip=None, seed=0, gradient=gradient)
+    X, y = separable_problem(12, 3, seed=0)
+
+    def step(m, o):
+        o.zero_grad()
+        loss_sum(m, X, y).backward()
+        o.step()
+
+    step(model, opt)
+    twins = [pickle.loads(pickle.dumps((model, opt))), copy.deepcopy((model, opt))]
+    for twin, twin_opt in twins:
+        assert twin_opt.gradient == gradient and len(twin_opt._captures) == 2
+        assert all(cap.layer.weight is p for p, cap in twin_opt._captures.items())
+    step(model, opt)
+    for twin, twin_opt in twins:
+        step(twin, twin_opt)
+        assert all(torch.equal(a, b) for a, b in zip(model.parameters(), twin.parameters(), strict=True))
+        assert twin_opt.last_info["timing"]["total_ns"] > 0

@@ -214,10 +214,12 @@ class QPSBGD(torch.optim.Optimizer):
         self.num_reads, self.max_rows, self.seed = num_reads, max_rows, seed
         self.refine, self.chunk_rows = refine, chunk_rows
         self.gradient, self.tie, self.step_mode = gradient, tie, step_mode
-        self._captures: dict[int, Capture] = {}
+        # keyed by the parameter and the module themselves (hashed by identity), not by id(): a
+        # pickled or deep-copied optimiser finds its copies under the same keys
+        self._captures: dict[torch.Tensor, Capture] = {}
         self._links = Links()
         self._handles: list[Any] = []
-        self._linked: set[int] = set()
+        self._linked: set[nn.Module] = set()
         if isinstance(params, nn.Module):
             layers = self.attach(params)
             if not layers:
@@ -260,10 +262,10 @@ class QPSBGD(torch.optim.Optimizer):
         names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
         layers = binary_layers(model)
         for layer in layers:
-            if id(layer.weight) not in self._captures:
-                self._captures[id(layer.weight)] = Capture(names[id(layer)], layer, self._links)
+            if layer.weight not in self._captures:
+                self._captures[layer.weight] = Capture(names[id(layer)], layer, self._links)
         for m in model.modules():
-            if id(m) in self._linked:
+            if m in self._linked:
                 continue
             if isinstance(m, BinaryActivation):
                 self._handles.append(m.register_forward_hook(link_activation(self._links)))
@@ -271,8 +273,14 @@ class QPSBGD(torch.optim.Optimizer):
                 self._handles.append(m.register_forward_hook(link_gcn(self._links, self._captures)))
             else:
                 continue
-            self._linked.add(id(m))
+            self._linked.add(m)
         return layers
+
+    def __getstate__(self) -> dict[str, Any]:
+        # torch.optim pickles only defaults, state and param_groups: the direction solver, the
+        # hooks' captures and the options must travel too, or an unpickled (deep-copied) QPSBGD
+        # cannot step. Pickle it together with its model, whose modules hold the hooks.
+        return dict(self.__dict__)
 
     def detach(self) -> None:
         """Remove every hook this optimiser registered."""
@@ -300,7 +308,7 @@ class QPSBGD(torch.optim.Optimizer):
         ``G`` is the gradient the ``gradient`` option names, of the rows ``p.grad`` is made of
         (:func:`~qtrain.train.qpsbgd.capture.matching_rows`, times its factor); the rows of older
         backward passes, which ``p.grad`` no longer holds, are dropped."""
-        cap = self._captures.get(id(p))
+        cap = self._captures.get(p)
         if cap is None:
             raise ValueError(f"parameter of shape {tuple(p.shape)} belongs to no hooked layer: "
                              "construct QPSBGD(model, ...) or call attach(model) first")
@@ -362,7 +370,7 @@ class QPSBGD(torch.optim.Optimizer):
         for p, g in params:
             got = self._rows(p)
             if got is None:
-                cap = self._captures.get(id(p))
+                cap = self._captures.get(p)
                 skipped.append(cap.name if cap is not None else str(tuple(p.shape)))
                 continue
             cap, X, G = got
