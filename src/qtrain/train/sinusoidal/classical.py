@@ -10,7 +10,6 @@ References:
 from __future__ import annotations
 
 import math
-
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
