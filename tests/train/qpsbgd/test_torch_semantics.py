@@ -216,8 +216,9 @@ def test_pickled_and_deep_copied_with_its_model_steps_as_the_original(gradient):
 
     step(model, opt)
     twins = [pickle.loads(pickle.dumps((model, opt))), copy.deepcopy((model, opt))]
-    for twin, twin_opt in twins:
+    for twin, twin_opt in twins:  # the copies hook the copied model's own layers
         assert twin_opt.gradient == gradient and len(twin_opt._captures) == 2
+        assert [cap.layer.weight for cap in twin_opt._captures.values()] == list(twin.parameters())
         assert all(cap.layer.weight is p for p, cap in twin_opt._captures.items())
     step(model, opt)
     for twin, twin_opt in twins:
