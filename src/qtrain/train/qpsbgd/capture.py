@@ -23,7 +23,7 @@ from torch import nn
 
 from qtrain.nn.binary import BinaryLinear
 
-__all__ = ["Capture", "Links", "Rows", "link_activation", "link_gcn", "matching_rows"]
+__all__ = ["ActivationLink", "Capture", "GCNLink", "Links", "Rows", "matching_rows"]
 
 
 class Rows:
@@ -68,6 +68,9 @@ class Links:
     def clear(self) -> None:
         self._links.clear()
 
+    def __getstate__(self) -> dict:
+        return {"_links": {}}  # links live for one forward pass; weak references do not pickle
+
 
 class Capture:
     """Forward/backward hooks on one :class:`BinaryLinear`: the rows of every forward pass since
@@ -92,34 +95,39 @@ class Capture:
         return [r for r in self.rows if r.G is not None]
 
 
-def link_activation(links: Links) -> Callable:
+class ActivationLink:
     """Forward hook of a :class:`BinaryActivation`: if its input is a hooked layer's output (or a
-    GCN conv's), record the gradient at its output, before the straight-through mask."""
+    GCN conv's), record the gradient at its output, before the straight-through mask. (A class,
+    not a closure, so that a model carrying the hook still pickles.)"""
 
-    def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+    def __init__(self, links: Links):
+        self.links = links
+
+    def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         if not (torch.is_grad_enabled() and output.requires_grad):
             return
-        link = links.pop(inputs[0])
+        link = self.links.pop(inputs[0])
         if link is not None:
             rows, back = link
             shape = rows.X.shape[0], -1
             output.register_hook(lambda g: rows.add(
                 "G_out", (g.detach() if back is None else back(g.detach())).reshape(shape)))
-    return hook
 
 
-def link_gcn(links: Links, captures: dict[int, Capture]) -> Callable:
+class GCNLink:
     """Forward hook of a :class:`BinaryGCNConv`: its output ``A_hat lin(h)`` links back to the rows
     of its ``lin`` layer, with ``back(g) = A_hat^T g``."""
 
-    def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        cap = captures.get(id(module.lin.weight))
+    def __init__(self, links: Links, captures: dict[int, Capture]):
+        self.links, self.captures = links, captures
+
+    def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        cap = self.captures.get(id(module.lin.weight))
         if cap is None or not cap.rows or not output.requires_grad or cap.rows[-1].G is not None:
             return
         P = module.propagation
-        links.add(output, cap.rows[-1], lambda g: torch.sparse.mm(P.t(), g) if P.is_sparse
-                  else P.T @ g)
-    return hook
+        self.links.add(output, cap.rows[-1], lambda g: torch.sparse.mm(P.t(), g) if P.is_sparse
+                       else P.T @ g)
 
 
 def matching_rows(cap: Capture, grad: torch.Tensor) -> tuple[list[Rows], float]:
