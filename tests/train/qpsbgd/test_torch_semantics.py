@@ -225,3 +225,24 @@ def test_pickled_and_deep_copied_with_its_model_steps_as_the_original(gradient):
         step(twin, twin_opt)
         assert all(torch.equal(a, b) for a, b in zip(model.parameters(), twin.parameters(), strict=True))
         assert twin_opt.last_info["timing"]["total_ns"] > 0
+
+
+def test_a_hooked_model_and_its_optimizer_pickle_and_the_copy_steps_the_same():
+    import pickle
+
+    torch.manual_seed(0)
+    model = BinaryMLP([3, 2, 1])
+    opt = QPSBGD(model, sampler="exact", lr=0.1, clip=None, gradient="output")
+    opt.zero_grad()
+    loss_sum(model, X, Y).backward()
+    model2 = pickle.loads(pickle.dumps(model))  # the hooks travel with the modules
+    for p, q in zip(model.parameters(), model2.parameters(), strict=True):
+        assert torch.equal(p, q)
+    opt.step()
+    opt2 = QPSBGD(model2, sampler="exact", lr=0.1, clip=None, gradient="output")
+    opt2.zero_grad()
+    loss_sum(model2, X, Y).backward()
+    opt2.step()
+    for p, q in zip(model.parameters(), model2.parameters(), strict=True):
+        assert torch.equal(p, q)
+    pickle.dumps(opt)  # torch.optim pickles defaults, state and param_groups

@@ -56,9 +56,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "gradient=output,step_mode=disagree": {"gradient": "output", "step_mode": "disagree"},
 }
 QUICK_VARIANTS = ("default", "gradient=output", "step_mode=disagree", "projected,K=4")
-#: QP-SBGD's step sizes (``qpsbgd-digits-tune``'s grid without its largest point, where no pair
-#: chose); the projected variants flip bits and have no step size: one point.
-LR_GRID = (0.05, 0.1, 0.2, 0.5)
+#: QP-SBGD's step sizes (``qpsbgd-digits-tune``'s grid); the projected variants flip bits and have
+#: no step size: one point.
+LR_GRID = (0.05, 0.1, 0.2, 0.5, 1.0)
 BASELINES = ("signsgd", "bc")
 
 

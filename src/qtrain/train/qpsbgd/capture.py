@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import nn
 
 from qtrain.nn.binary import BinaryLinear
 
-__all__ = ["Capture", "LinkActivation", "LinkGCN", "Links", "Rows", "link_activation", "link_gcn",
-           "matching_rows"]
+__all__ = ["ActivationLink", "Capture", "GCNLink", "Links", "Rows", "matching_rows"]
 
 
 class Rows:
@@ -70,12 +68,8 @@ class Links:
     def clear(self) -> None:
         self._links.clear()
 
-    # links live from one forward pass to its backward; a pickled or copied optimiser starts without
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._links = {}
+    def __getstate__(self) -> dict:
+        return {"_links": {}}  # links live for one forward pass; weak references do not pickle
 
 
 class Capture:
@@ -101,10 +95,10 @@ class Capture:
         return [r for r in self.rows if r.G is not None]
 
 
-class LinkActivation:
+class ActivationLink:
     """Forward hook of a :class:`BinaryActivation`: if its input is a hooked layer's output (or a
-    GCN conv's), record the gradient at its output, before the straight-through mask. A class, not
-    a closure, so that a model with its hooks pickles."""
+    GCN conv's), record the gradient at its output, before the straight-through mask. (A class,
+    not a closure, so that a model carrying the hook still pickles.)"""
 
     def __init__(self, links: Links):
         self.links = links
@@ -120,18 +114,12 @@ class LinkActivation:
                 "G_out", (g.detach() if back is None else back(g.detach())).reshape(shape)))
 
 
-def link_activation(links: Links) -> LinkActivation:
-    """The forward hook of a :class:`BinaryActivation` (see :class:`LinkActivation`)."""
-    return LinkActivation(links)
-
-
-class LinkGCN:
+class GCNLink:
     """Forward hook of a :class:`BinaryGCNConv`: its output ``A_hat lin(h)`` links back to the rows
-    of its ``lin`` layer, with ``back(g) = A_hat^T g``. ``captures`` maps a layer's weight to its
-    :class:`Capture`."""
+    of its ``lin`` layer, with ``back(g) = A_hat^T g``."""
 
     def __init__(self, links: Links, captures: dict[torch.Tensor, Capture]):
-        self.links, self.captures = links, captures
+        self.links, self.captures = links, captures  # captures: a layer's weight -> its Capture
 
     def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         cap = self.captures.get(module.lin.weight)
@@ -140,11 +128,6 @@ class LinkGCN:
         P = module.propagation
         self.links.add(output, cap.rows[-1], lambda g: torch.sparse.mm(P.t(), g) if P.is_sparse
                        else P.T @ g)
-
-
-def link_gcn(links: Links, captures: dict[torch.Tensor, Capture]) -> LinkGCN:
-    """The forward hook of a :class:`BinaryGCNConv` (see :class:`LinkGCN`)."""
-    return LinkGCN(links, captures)
 
 
 def matching_rows(cap: Capture, grad: torch.Tensor) -> tuple[list[Rows], float]:

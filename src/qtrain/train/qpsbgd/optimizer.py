@@ -26,7 +26,7 @@ from qtrain._info import SolveContext, Stopwatch
 from qtrain.nn.binary import BinaryActivation, BinaryGCNConv, BinaryLinear, binary_layers
 from qtrain.qubo import QUBOSampler
 from qtrain.train.qpsbgd.apply import STEP_MODES, choose_directions, updated_weights
-from qtrain.train.qpsbgd.capture import Capture, Links, link_activation, link_gcn, matching_rows
+from qtrain.train.qpsbgd.capture import ActivationLink, Capture, GCNLink, Links, matching_rows
 from qtrain.train.qpsbgd.directions import (
     DirectionSolver,
     SignMILPDirections,
@@ -268,9 +268,9 @@ class QPSBGD(torch.optim.Optimizer):
             if m in self._linked:
                 continue
             if isinstance(m, BinaryActivation):
-                self._handles.append(m.register_forward_hook(link_activation(self._links)))
+                self._handles.append(m.register_forward_hook(ActivationLink(self._links)))
             elif isinstance(m, BinaryGCNConv):
-                self._handles.append(m.register_forward_hook(link_gcn(self._links, self._captures)))
+                self._handles.append(m.register_forward_hook(GCNLink(self._links, self._captures)))
             else:
                 continue
             self._linked.add(m)
