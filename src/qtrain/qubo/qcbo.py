@@ -236,8 +236,6 @@ class QCBO:
             idx = torch.arange(start, min(start + chunk, 2**n))
             X = ((idx[:, None] >> torch.arange(n)) & 1).to(torch.float64)
             e, v, ok = self.energy(X), self.violation(X), self.is_feasible(X)
-            if n == 0:
-                ok = torch.as_tensor(ok).reshape(1)
             vmin = int(torch.argmin(v))
             if float(v[vmin]) < least[0]:
                 least = (float(v[vmin]), start + vmin)

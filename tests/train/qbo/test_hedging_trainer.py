@@ -61,6 +61,7 @@ def test_hedging_with_score_is_no_worse_than_majority():
     assert float(score(best.weights[None])[0]) <= float(score(plain.weights[None])[0]) + 1e-12
     ref = prob.qcbo.solve_milp().objective
     assert float(score(best.weights[None])[0]) >= ref - 1e-9  # never below the exact optimum
+    assert float(score(best.weights[None])[0]) <= 1.05 * ref  # within 5% of the monolithic MILP
 
 
 def test_hedging_bad_arguments():
