@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +12,9 @@ import torch
 from qtrain.bench.base import pyplot, save_figure
 from qtrain.data import load_digits_split
 
-__all__ = ["digits_data", "grouped_table", "line_plot", "mean_of", "one_thread"]
+__all__ = ["digits_data", "grouped_table", "line_plot", "mean_of"]
 
 _CACHE: dict[Any, Any] = {}
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """torch single-threaded inside the block: the tensors are small and the machine shared; one
-    thread was the fastest in our measurements."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def digits_data(seed: int = 0, dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:

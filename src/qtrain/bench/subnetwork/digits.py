@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
-from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot, one_thread
+from qtrain.bench.base import BenchConfig, Benchmark, Task, single_thread
+from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot
 from qtrain.nn import masked_mlp
 from qtrain.train.subnetwork import select_layerwise, spearman, taylor_row_qubos
 from qtrain.train.subnetwork.rivals import (
@@ -58,7 +58,7 @@ class SubnetDigits(Benchmark):
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
-        with one_thread():
+        with single_thread():
             return _run(task)
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
