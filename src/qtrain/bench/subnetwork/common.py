@@ -59,8 +59,8 @@ def grouped_table(runs: list[Any], group: str, cols: tuple[str, ...]) -> list[st
 
 
 def line_plot(runs: list[Any], x: str, y: str, path: Path, title: str, methods: list[str] | None = None,
-              ylabel: str | None = None, log: bool = False) -> Path:
-    """One line per method: mean metric ``y`` against parameter ``x``."""
+              ylabel: str | None = None, log: bool = False, logx: bool = False) -> Path:
+    """One line per method: mean metric ``y`` against parameter ``x`` (log axes on request)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.8))
     by: dict[str, dict[float, list[dict[str, Any]]]] = {}
@@ -78,6 +78,8 @@ def line_plot(runs: list[Any], x: str, y: str, path: Path, title: str, methods: 
     ax.set_ylabel(ylabel or y)
     if log:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set_title(title)
     ax.legend(fontsize=7)
     return save_figure(fig, path)
