@@ -17,7 +17,9 @@ Protocol (written before the run; the test rows are never read):
    and cross-entropy.
 4. :func:`select` keeps one setting for all densities: the best mean validation accuracy over
    densities and seeds; ties (within 1e-9) go to the smaller change of the penalty from the
-   previous default 1.0 (``|log10 penalty|``), then to the fewer Fisher rows.
+   previous default 1.0 (``|log10 penalty|``), then to the fewer Fisher rows. A choice on the
+   grid's edge (penalty 0.03 or 1.0) would extend the grid on that side and the run resume; the
+   report says which chosen values lie on an edge.
 5. ``subnet-digits`` runs the chosen setting (:data:`~qtrain.bench.subnetwork.digits.PENALTY`,
    :data:`~qtrain.bench.subnetwork.digits.SAMPLES`) on all training rows and reports its test
    accuracy; this report says whether those constants hold the choice.
@@ -145,8 +147,11 @@ class SubnetDigitsTune(Benchmark):
                 f" {np.mean(at[d]):.4f} |" if at[d] else " - |" for d in dens)
                 + f" {np.mean([m['val_acc'] for m in ms]):.4f} | {np.mean([m['val_loss'] for m in ms]):.4g} |")
         held = chosen == {"penalty": PENALTY, "samples": SAMPLES}
+        pens = [g["penalty"] for g in GRID]
+        edge = "yes" if chosen["penalty"] in (min(pens), max(pens)) else "no"
         lines += ["", f"Chosen: {_label(chosen)}; subnet-digits runs penalty={PENALTY:g}, samples={SAMPLES} "
-                  f"({'holds the choice' if held else 'does NOT hold the choice'})."]
+                  f"({'holds the choice' if held else 'does NOT hold the choice'}); chosen penalty on the "
+                  f"grid's edge: {edge}."]
         md = cfg.out_dir / "subnet-digits-tune.md"
         md.write_text("\n".join(lines) + "\n")
         png = line_plot(runs, "penalty", "val_acc", cfg.out_dir / "subnet-digits-tune.png",
