@@ -25,9 +25,12 @@ Protocol (written before the run; the test rows are never read):
    accuracy; this report says whether those constants hold the choice.
 
 ``--quick``: the network of ``subnet-digits --quick`` (width 128, densities 0.1 and 0.5) with the
-whole grid and both seeds (32 tasks, about 3 minutes on a shared 2-core CPU): this is the choice
+whole grid and both seeds (32 tasks, about 2 minutes on a shared 2-core CPU): this is the choice
 ``subnet-digits --quick`` runs. Full: width 256, densities 0.1/0.3/0.5/0.7, seeds 0 and 1 (not run
 yet: ``qtrain bench run subnet-digits-tune``).
+
+References: Whitaker, arXiv:2302.05984 (mask selection as a QUBO); the validation protocol is
+``qpsbgd-digits-tune``'s (:mod:`qtrain.bench.qpsbgd.digits_tune`).
 """
 
 from __future__ import annotations
@@ -92,6 +95,9 @@ def select(runs: list[Any]) -> dict[str, float]:
     """The chosen setting among the stored tuning ``runs``: the best mean validation accuracy over
     every density and seed; ties (within 1e-9) go to the smaller ``|log10(penalty / 1.0)|`` (the
     smaller change from the previous default), then to the fewer Fisher rows.
+
+    Rank of a grid point ``g`` (smaller is better, compared lexicographically):
+    ``(-mean val_acc(g), |log10 penalty(g)|, samples(g))``.
 
     Raises:
         ValueError: no runs.
