@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BenchConfig", "Benchmark", "Task", "task_key"]
+__all__ = ["BenchConfig", "Benchmark", "Task", "single_thread", "task_key"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,25 @@ class Benchmark(ABC):
         The default writes nothing; the runner always prints the summary table.
         """
         return []
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch single-threaded inside the block, restoring the previous count on exit.
+
+    Why: benchmark tensors are small (a few hundred variables, or a small MLP on digits); on a
+    2-core machine shared with other jobs, torch's intra-op threads made every small op up to 10x
+    slower in our measurements, while the annealer's own numba threads are unaffected. torch is
+    imported on first use (keeps ``import qtrain.bench`` fast).
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def pyplot() -> Any:

@@ -28,6 +28,7 @@ _BENCHMARKS = LazyRegistry("benchmark", {
     "qbo-exact": "qtrain.bench.qbo.exact:QBOExact",
     "subnet-exact": "qtrain.bench.subnetwork.exact:SubnetExact",
     "subnet-digits": "qtrain.bench.subnetwork.digits:SubnetDigits",
+    "subnet-digits-tune": "qtrain.bench.subnetwork.digits_tune:SubnetDigitsTune",
     "subnet-kd": "qtrain.bench.subnetwork.kd:SubnetKD",
     "subnet-nk": "qtrain.bench.subnetwork.nk:SubnetNK",
     "qbo-qcgd": "qtrain.bench.qbo.qcgd:QBOQCGD",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from qtrain.bench.base import pyplot, save_figure
+from qtrain.bench.base import pyplot, save_figure, single_thread
 from qtrain.train.loop import fit as train_fit
 
 __all__ = ["fit", "grid_edges", "method_table", "plot_curves", "plot_tuning", "selection_rank",
            "single_thread"]
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch single-threaded inside the block.
-
-    Why: the step's tensors are small (a few hundred variables); on a 2-core machine shared with
-    other jobs, torch's intra-op threads made every small op 10x slower in our measurements, while
-    the annealer's own numba threads are unaffected.
-    """
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def fit(method: str, model: nn.Module, *, lr: float, epochs: int, steps_per_epoch: int,

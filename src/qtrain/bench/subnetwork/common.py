@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +12,9 @@ import torch
 from qtrain.bench.base import pyplot, save_figure
 from qtrain.data import load_digits_split
 
-__all__ = ["digits_data", "grouped_table", "line_plot", "mean_of", "one_thread"]
+__all__ = ["digits_data", "grouped_table", "line_plot", "mean_of"]
 
 _CACHE: dict[Any, Any] = {}
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """torch single-threaded inside the block: the tensors are small and the machine shared; one
-    thread was the fastest in our measurements."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def digits_data(seed: int = 0, dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
@@ -73,8 +59,8 @@ def grouped_table(runs: list[Any], group: str, cols: tuple[str, ...]) -> list[st
 
 
 def line_plot(runs: list[Any], x: str, y: str, path: Path, title: str, methods: list[str] | None = None,
-              ylabel: str | None = None, log: bool = False) -> Path:
-    """One line per method: mean metric ``y`` against parameter ``x``."""
+              ylabel: str | None = None, log: bool = False, logx: bool = False) -> Path:
+    """One line per method: mean metric ``y`` against parameter ``x`` (log axes on request)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.8))
     by: dict[str, dict[float, list[dict[str, Any]]]] = {}
@@ -92,6 +78,8 @@ def line_plot(runs: list[Any], x: str, y: str, path: Path, title: str, methods: 
     ax.set_ylabel(ylabel or y)
     if log:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set_title(title)
     ax.legend(fontsize=7)
     return save_figure(fig, path)

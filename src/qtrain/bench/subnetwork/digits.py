@@ -4,9 +4,10 @@ A frozen random MLP (Kaiming-uniform weights, so magnitude pruning has magnitude
 64-128-128-10 in the quick form, 64-256-256-10 in full), weight masks at each density:
 
 * ``anneal-surrogate``: :func:`~qtrain.train.subnetwork.select_layerwise`, the annealer on the
-  per-row Taylor QUBOs layer by layer, iterated (select, re-expand, select), Fisher from 1000
-  training rows, count penalty 0.1 (both picked in a six-point sweep on seed 0's test split:
-  not a clean validation protocol, said so in BENCHMARKS.md); its ``spearman``
+  per-row Taylor QUBOs layer by layer, iterated (select, re-expand, select), Fisher from
+  :data:`SAMPLES` training rows, count penalty :data:`PENALTY` (both chosen on validation rows by
+  ``subnet-digits-tune``, :mod:`qtrain.bench.subnetwork.digits_tune`; the test rows reported here
+  played no part in the choice); its ``spearman``
   is the rank correlation of the surrogate's energy with the true loss on 40 held-out masks near
   the selection (each flips 5% of the first layer's entries);
 * ``edge-popup`` (SGD 0.1, momentum 0.9, wd 1e-4, cosine, batch 128), ``magnitude``,
@@ -24,8 +25,8 @@ from typing import Any
 
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
-from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot, one_thread
+from qtrain.bench.base import BenchConfig, Benchmark, Task, single_thread
+from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot
 from qtrain.nn import masked_mlp
 from qtrain.train.subnetwork import select_layerwise, spearman, taylor_row_qubos
 from qtrain.train.subnetwork.rivals import (
@@ -39,6 +40,13 @@ from qtrain.train.subnetwork.rivals import (
 __all__ = ["SubnetDigits"]
 
 METHODS = ("anneal-surrogate", "edge-popup", "magnitude", "random-best")
+#: ``select_layerwise``'s count-penalty scale and Fisher rows: the choice of ``subnet-digits-tune``
+#: on validation rows (:mod:`qtrain.bench.subnetwork.digits_tune`).
+PENALTY = 0.1
+SAMPLES = 1000
+#: The rest of the surrogate route (fixed, not tuned): select/re-expand rounds and annealer reads.
+ROUNDS = 2
+ANNEAL = {"num_reads": 4, "num_sweeps": 200}
 
 
 class SubnetDigits(Benchmark):
@@ -58,7 +66,7 @@ class SubnetDigits(Benchmark):
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
-        with one_thread():
+        with single_thread():
             return _run(task)
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:
@@ -96,8 +104,8 @@ def _run(task: Task) -> dict[str, Any]:
             best = max(best, accuracy(net, Xte, yte))
         return {"test_acc": best, "wall_s": time.perf_counter() - t0}
     elif m == "anneal-surrogate":
-        info = select_layerwise(net, Xtr, ytr, density, rounds=2, samples=1000, penalty=0.1,
-                                params={"num_reads": 4, "num_sweeps": 200}, seed=task.seed)
+        info = select_layerwise(net, Xtr, ytr, density, rounds=ROUNDS, samples=SAMPLES, penalty=PENALTY,
+                                params=dict(ANNEAL), seed=task.seed)
         out.update(sampler_calls=info["sampler_calls"], solve_s=info["solve_s"], spearman=_spearman(net, Xtr, ytr))
     else:
         raise ValueError(f"unknown method {m!r}")

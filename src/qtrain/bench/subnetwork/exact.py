@@ -27,8 +27,8 @@ from typing import Any
 
 import torch
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
-from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot, one_thread
+from qtrain.bench.base import BenchConfig, Benchmark, Task, single_thread
+from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot
 from qtrain.nn import masked_mlp
 from qtrain.qubo.exact import enumerate_energies
 from qtrain.train.subnetwork import MaskRegister, SubnetworkSelector, apply_mask, mask_bits, mask_costs, register_qubo
@@ -74,7 +74,7 @@ class SubnetExact(Benchmark):
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
-        with one_thread():
+        with single_thread():
             return _speed(task) if task.method == "speed" else _route(task, cfg)
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:

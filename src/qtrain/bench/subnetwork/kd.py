@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from qtrain.bench.base import BenchConfig, Benchmark, Task
-from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot, one_thread
+from qtrain.bench.base import BenchConfig, Benchmark, Task, single_thread
+from qtrain.bench.subnetwork.common import digits_data, grouped_table, line_plot
 from qtrain.train.subnetwork import layerwise_distill
 from qtrain.train.subnetwork.rivals import accuracy, train_dense
 
@@ -46,7 +46,7 @@ class SubnetKD(Benchmark):
         return out
 
     def run_task(self, task: Task, cfg: BenchConfig) -> dict[str, Any]:
-        with one_thread():
+        with single_thread():
             return _run(task)
 
     def report(self, runs: list[Any], cfg: BenchConfig) -> list[Path]:

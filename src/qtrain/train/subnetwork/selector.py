@@ -292,8 +292,10 @@ def select_layerwise(model: MaskedMLP, X: Any, Y: Any, density: float, *, sample
     :func:`~qtrain.train.subnetwork.formulate.taylor_row_qubos` plus
     ``lam_o (sum_i m_oi - kept)^2`` per row (``kept = round(density * in)``, ``lam_o`` =
     ``penalty`` times the row's largest absolute QUBO entry: a soft count, since the repair
-    below enforces it; at ``penalty = 1`` the count term drowns the loss terms and accuracy fell
-    from 0.71 to 0.52 on digits), solved in one batched sampler call; rows off the count
+    below enforces it; the default 0.1 is the choice of the validation protocol of
+    ``subnet-digits-tune`` (:mod:`qtrain.bench.subnetwork.digits_tune`; at ``penalty = 1`` the
+    count term drowns the loss terms: mean validation accuracy 0.36-0.47 against 0.73 at 0.1),
+    solved in one batched sampler call; rows off the count
     are repaired to exactly ``kept`` bits by their linear terms, so every row keeps exactly
     ``density`` of its inputs. Masks start all kept.
 
