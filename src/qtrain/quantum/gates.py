@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from qtrain.quantum.statevector import apply_diagonal, apply_matrix
@@ -32,6 +33,11 @@ def gate_matrix(name: str, params: Sequence[float] = (), dtype: torch.dtype = to
     ``rx(t) = exp(-i t X / 2)``, ``ry(t) = exp(-i t Y / 2)``, ``rz(t) = exp(-i t Z / 2)``,
     ``p(l) = diag(1, e^{i l})``; ``swap`` is the 4x4 exchange of its two targets.
     """
+    return torch.tensor(_entries(name, params), dtype=dtype, device=device)
+
+
+def _entries(name: str, params: Sequence[float]) -> list[list[complex]]:
+    """The entries of base gate ``name`` as nested Python lists (see :func:`gate_matrix`)."""
     c, s_ = math.cos, math.sin
     i = 1j
     if name == "h":
@@ -66,7 +72,7 @@ def gate_matrix(name: str, params: Sequence[float] = (), dtype: torch.dtype = to
         m = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
     else:
         raise ValueError(f"unknown gate name {name!r}")
-    return torch.tensor(m, dtype=dtype, device=device)
+    return m
 
 
 @dataclass(eq=False)
@@ -101,6 +107,15 @@ class Gate:
         if self.name == "diagonal":
             return torch.diag(self.data.to(device=device, dtype=dtype))
         return gate_matrix(self.name, self.params, dtype, device)
+
+    def array(self) -> np.ndarray:
+        """The (uncontrolled) target matrix as a complex128 NumPy array: :meth:`matrix` without
+        torch's per-call dispatch, for building small fused blocks on the host."""
+        if self.name == "unitary":
+            return self.data.detach().cpu().numpy().astype(np.complex128, copy=False)
+        if self.name == "diagonal":
+            return np.diag(self.data.detach().cpu().numpy().astype(np.complex128, copy=False))
+        return np.array(_entries(self.name, self.params), dtype=np.complex128)
 
     def inverse(self) -> Gate:
         if self.name in _INVERSE_NAME:
