@@ -17,7 +17,7 @@ import torch
 from qtrain.quantum import fusion
 from qtrain.quantum.gates import Gate, apply_gate, check_gate
 from qtrain.quantum.resources import Resources
-from qtrain.quantum.statevector import Statevector
+from qtrain.quantum.statevector import Statevector, small_state_threads
 
 __all__ = ["Circuit", "Register"]
 
@@ -250,17 +250,16 @@ class Circuit:
             state = Statevector(self.num_qubits, device=device, dtype=dtype)
         if state.num_qubits != self.num_qubits:
             raise ValueError(f"state has {state.num_qubits} qubits, the circuit {self.num_qubits}")
-        if fuse:
-            ops = fusion.fuse(self.gates, self.num_qubits, max_fused_qubits, state.dtype, state.device)
+        n = self.num_qubits
+        with small_state_threads(n, state.device):
             psi = state.data
-            for op in ops:
-                psi = op.apply(psi, self.num_qubits)
+            if fuse:
+                for op in fusion.fuse(self.gates, n, max_fused_qubits, state.dtype, state.device):
+                    psi = op.apply(psi, n)
+            else:
+                for g in self.gates:
+                    psi = apply_gate(psi, n, g)
             state.data = psi
-            return state
-        psi = state.data
-        for g in self.gates:
-            psi = apply_gate(psi, self.num_qubits, g)
-        state.data = psi
         return state
 
     # ---------------------------------------------------------------- accounting
