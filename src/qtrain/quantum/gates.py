@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.quantum.statevector import apply_diagonal, apply_matrix
+from qtrain.quantum.statevector import apply_diagonal, apply_matrix, apply_x
 
 __all__ = ["Gate", "apply_gate", "check_gate", "gate_matrix"]
 
@@ -185,6 +185,7 @@ def apply_gate(psi: torch.Tensor, n: int, g: Gate) -> torch.Tensor:
 
     Diagonal gates (``diagonal``, ``z``, ``s``, ``t``, ``p``, ``rz`` and their adjoints, controlled
     or not) multiply by a broadcast phase vector (:func:`~qtrain.quantum.statevector.apply_diagonal`);
+    ``x`` (any number of controls) is a permutation (:func:`~qtrain.quantum.statevector.apply_x`);
     the others are matrix products (:func:`~qtrain.quantum.statevector.apply_matrix`).
 
     Example:
@@ -194,6 +195,8 @@ def apply_gate(psi: torch.Tensor, n: int, g: Gate) -> torch.Tensor:
     """
     if g.name == "diagonal":
         return _diagonal_on(psi, n, g.data.to(device=psi.device, dtype=psi.dtype), g)
+    if g.name == "x":
+        return apply_x(psi, n, g.targets[0], g.controls)
     if g.name in _DIAGONAL_BASE:
         return _diagonal_on(psi, n, torch.diagonal(g.matrix(psi.dtype, psi.device)).contiguous(), g)
     return apply_matrix(psi, n, g.matrix(psi.dtype, psi.device), g.targets, g.controls)

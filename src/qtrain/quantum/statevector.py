@@ -26,6 +26,7 @@ __all__ = [
     "apply_adjacent",
     "apply_diagonal",
     "apply_matrix",
+    "apply_x",
     "check_memory",
     "free_memory_bytes",
     "max_qubits",
@@ -125,7 +126,8 @@ def apply_adjacent(psi: torch.Tensor, n: int, U: torch.Tensor, q: int) -> torch.
     if k == 1:  # elementwise: BLAS calls on 2x2 matrices cost more than the arithmetic
         v = psi.reshape(A, 2, inner)
         a0, a1 = v[:, 0], v[:, 1]
-        return torch.stack([U[0, 0] * a0 + U[0, 1] * a1, U[1, 0] * a0 + U[1, 1] * a1], 1).reshape(B, 2**n)
+        (u00, u01), (u10, u11) = U.tolist()  # Python scalars: one call, not four tensor indexings
+        return torch.stack([u00 * a0 + u01 * a1, u10 * a0 + u11 * a1], 1).reshape(B, 2**n)
     if q == 0:
         return (psi.reshape(A, 2**k) @ U.T).reshape(B, 2**n)
     if A == 1:
@@ -191,6 +193,29 @@ def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: S
     flat = sub.reshape(psi.shape[0], 2**m)
     new = _apply_uncontrolled(flat, m, U, tuple(renum[t] for t in targets))
     sub.copy_(new.reshape(sub.shape))
+    return out
+
+
+def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[int] = ()) -> torch.Tensor:
+    """Pauli X on ``target`` (controlled on every qubit of ``controls`` being 1) as a permutation.
+
+    ``psi'(x) = psi(x XOR 2^t)`` where all controls are set: one ``flip`` of the target axis
+    (plus a clone and a slice copy when controlled) instead of a matrix product; exact, and a
+    handful of torch calls for the CNOT/Toffoli/MCX ladders of oracles and diffusions.
+
+    Returns:
+        A new ``[B, 2^n]`` tensor (the input is not modified).
+    """
+    n, B = num_qubits, psi.shape[0]
+    if not controls:
+        return psi.reshape(B * 2 ** (n - target - 1), 2, 2**target).flip(1).reshape(B, 2**n)
+    out = psi.clone()
+    idx: list[Any] = [slice(None)] * (n + 1)
+    for c in controls:
+        idx[_axis(c, n)] = 1
+    sub = out.view([B] + [2] * n)[tuple(idx)]  # the controls-set slice, a view of ``out``
+    t = _axis(target, n)
+    sub.copy_(sub.flip(t - sum(1 for c in controls if _axis(c, n) < t)))
     return out
 
 
