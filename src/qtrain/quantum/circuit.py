@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import torch
 
 from qtrain.quantum import fusion
-from qtrain.quantum.gates import Gate, apply_gate, check_gate
+from qtrain.quantum.gates import Gate, check_gate, run_gates
 from qtrain.quantum.resources import Resources
 from qtrain.quantum.statevector import Statevector, small_state_threads
 
@@ -257,8 +257,7 @@ class Circuit:
                 for op in fusion.fuse(self.gates, n, max_fused_qubits, state.dtype, state.device):
                     psi = op.apply(psi, n)
             else:
-                for g in self.gates:
-                    psi = apply_gate(psi, n, g)
+                psi = run_gates(psi, n, self.gates)
             state.data = psi
         return state
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtrain.quantum.statevector import apply_diagonal, apply_matrix, apply_x
+from qtrain.quantum.statevector import apply_diagonal, apply_matrix, apply_x, apply_x_mask
 
-__all__ = ["Gate", "apply_gate", "check_gate", "gate_matrix"]
+__all__ = ["Gate", "apply_gate", "check_gate", "gate_matrix", "run_gates"]
 
 _FIXED = {"h", "x", "y", "z", "s", "sdg", "t", "tdg", "swap"}
 _ROTATIONS = {"rx": 1, "ry": 1, "rz": 1, "p": 1, "u": 3}
@@ -169,18 +169,21 @@ def check_gate(gate: Gate) -> None:
 _DIAGONAL_BASE = ("z", "s", "sdg", "t", "tdg", "p", "rz")
 
 
-def _diagonal_on(psi: torch.Tensor, n: int, d: torch.Tensor, g: Gate) -> torch.Tensor:
+def _diagonal_on(psi: torch.Tensor, n: int, d: torch.Tensor, g: Gate, cval: int | None = None
+                 ) -> torch.Tensor:
     """``diag(d)`` on ``g.targets``, controlled on ``g.controls``: a controlled diagonal is the
-    diagonal over (targets, controls) with ones wherever a control is 0."""
+    diagonal over (targets, controls) with ones wherever the controls differ from their values
+    (bit ``j`` of ``cval`` for control ``j``; default all 1)."""
     if not g.controls:
         return apply_diagonal(psi, n, d, g.targets)
     k, c = len(g.targets), len(g.controls)
+    at = (2**c - 1 if cval is None else cval) << k
     full = torch.ones(2 ** (k + c), dtype=psi.dtype, device=psi.device)
-    full[(2**c - 1) << k:] = d
+    full[at:at + 2**k] = d
     return apply_diagonal(psi, n, full, g.targets + g.controls)
 
 
-def apply_gate(psi: torch.Tensor, n: int, g: Gate) -> torch.Tensor:
+def apply_gate(psi: torch.Tensor, n: int, g: Gate, frame: int = 0) -> torch.Tensor:
     """One gate on amplitudes ``psi [B, 2^n]``; a new tensor.
 
     Diagonal gates (``diagonal``, ``z``, ``s``, ``t``, ``p``, ``rz`` and their adjoints, controlled
@@ -188,15 +191,52 @@ def apply_gate(psi: torch.Tensor, n: int, g: Gate) -> torch.Tensor:
     ``x`` (any number of controls) is a permutation (:func:`~qtrain.quantum.statevector.apply_x`);
     the others are matrix products (:func:`~qtrain.quantum.statevector.apply_matrix`).
 
+    ``frame`` (a bit mask ``f``) applies ``X_f g X_f`` instead: the gate conjugated by X on the
+    qubits of ``f`` (controls in ``f`` fire on 0; the target matrix's rows and columns, or the
+    diagonal's entries, are permuted by the XOR of ``f``'s target bits). :func:`run_gates`
+    carries uncontrolled X gates in such a frame instead of applying them.
+
     Example:
         >>> psi = torch.tensor([[1, 0, 0, 0]], dtype=torch.complex128)
         >>> apply_gate(apply_gate(psi, 2, Gate("h", (0,))), 2, Gate("x", (1,), (0,))).abs().pow(2)
         tensor([[0.5000, 0.0000, 0.0000, 0.5000]], dtype=torch.float64)
     """
-    if g.name == "diagonal":
-        return _diagonal_on(psi, n, g.data.to(device=psi.device, dtype=psi.dtype), g)
-    if g.name == "x":
-        return apply_x(psi, n, g.targets[0], g.controls)
-    if g.name in _DIAGONAL_BASE:
-        return _diagonal_on(psi, n, torch.diagonal(g.matrix(psi.dtype, psi.device)).contiguous(), g)
-    return apply_matrix(psi, n, g.matrix(psi.dtype, psi.device), g.targets, g.controls)
+    values, cval, flip = None, None, 0
+    if frame:
+        values = [0 if frame >> c & 1 else 1 for c in g.controls]
+        cval = sum(v << j for j, v in enumerate(values))
+        flip = sum(1 << j for j, t in enumerate(g.targets) if frame >> t & 1)
+    if g.name == "x":  # X_t X X_t = X
+        return apply_x(psi, n, g.targets[0], g.controls, values)
+    if g.name == "diagonal" or g.name in _DIAGONAL_BASE:
+        if g.name == "diagonal":
+            d = g.data.to(device=psi.device, dtype=psi.dtype)
+        else:
+            d = torch.diagonal(g.matrix(psi.dtype, psi.device)).contiguous()
+        if flip:
+            d = d[torch.arange(d.shape[0], device=psi.device) ^ flip]
+        return _diagonal_on(psi, n, d, g, cval)
+    U = g.matrix(psi.dtype, psi.device)
+    if flip:
+        perm = torch.arange(U.shape[0], device=psi.device) ^ flip
+        U = U[perm][:, perm]
+    return apply_matrix(psi, n, U, g.targets, g.controls, values)
+
+
+def run_gates(psi: torch.Tensor, n: int, gates: Sequence[Gate]) -> torch.Tensor:
+    """``gates`` in order on ``psi [B, 2^n]``; a new tensor equal to applying each with
+    :func:`apply_gate`.
+
+    Uncontrolled X gates are not applied when met: they accumulate in a Pauli frame ``f`` (a
+    bit mask), every later gate ``g`` runs as ``X_f g X_f`` (``g X_f = X_f (X_f g X_f)``), and
+    the frame is applied once at the end (one ``flip``). The X ladders around the controls of
+    oracles and diffusions then cost no pass over the state; results are the same numbers
+    (X only moves amplitudes).
+    """
+    frame = 0
+    for g in gates:
+        if g.name == "x" and not g.controls:
+            frame ^= 1 << g.targets[0]
+        else:
+            psi = apply_gate(psi, n, g, frame)
+    return apply_x_mask(psi, n, frame) if frame else psi

@@ -27,6 +27,7 @@ __all__ = [
     "apply_diagonal",
     "apply_matrix",
     "apply_x",
+    "apply_x_mask",
     "check_memory",
     "free_memory_bytes",
     "max_qubits",
@@ -161,8 +162,9 @@ def _apply_uncontrolled(psi: torch.Tensor, n: int, U: torch.Tensor, targets: tup
 
 
 def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: Sequence[int],
-                 controls: Sequence[int] = ()) -> torch.Tensor:
-    """Apply ``U`` on ``targets``, controlled on every qubit of ``controls`` being 1.
+                 controls: Sequence[int] = (), control_values: Sequence[int] | None = None) -> torch.Tensor:
+    """Apply ``U`` on ``targets``, controlled on every qubit of ``controls`` being 1 (or the
+    matching entry of ``control_values``).
 
     ``psi' = (P_0 (x) I + P_1 (x) U) psi`` with ``P_1`` the projector on all controls set.
 
@@ -172,6 +174,7 @@ def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: S
         U: ``[2^k, 2^k]`` matrix in ``psi``'s dtype.
         targets: ``k`` distinct qubits; ``targets[0]`` is the least significant bit of ``U``'s index.
         controls: qubits that must all be 1.
+        control_values: the value (0 or 1) each control must have instead (default all 1).
 
     Returns:
         A new ``[B, 2^n]`` tensor (the input is not modified).
@@ -182,9 +185,7 @@ def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: S
         return _apply_uncontrolled(psi, n, U, targets)
     out = psi.clone()
     view = out.view([psi.shape[0]] + [2] * n)
-    idx: list[Any] = [slice(None)] * (n + 1)
-    for c in controls:
-        idx[_axis(c, n)] = 1
+    idx = _control_index(n, controls, control_values)
     sub = view[tuple(idx)]  # the controls-set slice, a view of ``out``
     # Qubits of the slice: the uncontrolled ones, renumbered from 0 (least significant first).
     free = [q for q in range(n) if q not in controls]
@@ -196,8 +197,28 @@ def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: S
     return out
 
 
-def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[int] = ()) -> torch.Tensor:
-    """Pauli X on ``target`` (controlled on every qubit of ``controls`` being 1) as a permutation.
+def _control_index(n: int, controls: Sequence[int], values: Sequence[int] | None) -> list[Any]:
+    """Index of the ``[B] + [2] * n`` view selecting the slice where each control has its value."""
+    idx: list[Any] = [slice(None)] * (n + 1)
+    for j, c in enumerate(controls):
+        idx[_axis(c, n)] = 1 if values is None else int(values[j])
+    return idx
+
+
+def apply_x_mask(psi: torch.Tensor, num_qubits: int, mask: int) -> torch.Tensor:
+    """X on every qubit whose bit is set in ``mask``: ``psi'(x) = psi(x XOR mask)``, one ``flip``
+    of those axes of the ``[B] + [2] * n`` view; a new tensor."""
+    n = num_qubits
+    axes = [_axis(q, n) for q in range(n) if mask >> q & 1]
+    if not axes:
+        return psi.clone()
+    return psi.reshape([psi.shape[0]] + [2] * n).flip(axes).reshape(psi.shape)
+
+
+def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[int] = (),
+            control_values: Sequence[int] | None = None) -> torch.Tensor:
+    """Pauli X on ``target`` (controlled on every qubit of ``controls`` being 1, or the matching
+    entry of ``control_values``) as a permutation.
 
     ``psi'(x) = psi(x XOR 2^t)`` where all controls are set: one ``flip`` of the target axis
     (plus a clone and a slice copy when controlled) instead of a matrix product; exact, and a
@@ -210,9 +231,7 @@ def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[
     if not controls:
         return psi.reshape(B * 2 ** (n - target - 1), 2, 2**target).flip(1).reshape(B, 2**n)
     out = psi.clone()
-    idx: list[Any] = [slice(None)] * (n + 1)
-    for c in controls:
-        idx[_axis(c, n)] = 1
+    idx = _control_index(n, controls, control_values)
     sub = out.view([B] + [2] * n)[tuple(idx)]  # the controls-set slice, a view of ``out``
     t = _axis(target, n)
     sub.copy_(sub.flip(t - sum(1 for c in controls if _axis(c, n) < t)))
