@@ -67,10 +67,11 @@ def check_memory(num_qubits: int, device: Any = "cpu", dtype: torch.dtype = torc
 
 
 #: States of at most this many qubits run single-threaded on the CPU (qiskit-aer's
-#: ``statevector_parallel_threshold`` is 14 too): below it a pass over the amplitudes takes
-#: microseconds, and waking and joining the intra-op threads costs more, badly so on a loaded
-#: machine where a descheduled worker stalls every parallel region.
-PARALLEL_THRESHOLD = 14
+#: ``statevector_parallel_threshold`` is 14): up to ``2^16`` amplitudes (1 MiB in complex128) a
+#: pass takes well under a millisecond, and waking and joining the intra-op threads costs more,
+#: badly so on a loaded machine where a descheduled worker stalls every parallel region (the
+#: 16-qubit quantum-speed circuit: 8-15 ms on one thread, 12-390 ms on two, 2-core shared CPU).
+PARALLEL_THRESHOLD = 16
 
 
 @contextlib.contextmanager
