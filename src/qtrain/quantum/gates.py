@@ -233,10 +233,15 @@ def run_gates(psi: torch.Tensor, n: int, gates: Sequence[Gate]) -> torch.Tensor:
     oracles and diffusions then cost no pass over the state; results are the same numbers
     (X only moves amplitudes).
     """
-    frame = 0
+    frame, owned = 0, False  # owned: psi is a tensor made here, so it may be updated in place
     for g in gates:
         if g.name == "x" and not g.controls:
             frame ^= 1 << g.targets[0]
+        elif g.name == "x" and owned:  # a controlled X: one slice flip, no clone
+            psi = apply_x(psi, n, g.targets[0], g.controls,
+                          [0 if frame >> c & 1 else 1 for c in g.controls] if frame else None, inplace=True)
         else:
-            psi = apply_gate(psi, n, g, frame)
-    return apply_x_mask(psi, n, frame) if frame else psi
+            psi, owned = apply_gate(psi, n, g, frame), True
+    if frame:
+        return apply_x_mask(psi, n, frame)
+    return psi if owned else psi.clone()

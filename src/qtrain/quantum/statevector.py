@@ -217,7 +217,7 @@ def apply_x_mask(psi: torch.Tensor, num_qubits: int, mask: int) -> torch.Tensor:
 
 
 def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[int] = (),
-            control_values: Sequence[int] | None = None) -> torch.Tensor:
+            control_values: Sequence[int] | None = None, inplace: bool = False) -> torch.Tensor:
     """Pauli X on ``target`` (controlled on every qubit of ``controls`` being 1, or the matching
     entry of ``control_values``) as a permutation.
 
@@ -225,13 +225,16 @@ def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[
     (plus a clone and a slice copy when controlled) instead of a matrix product; exact, and a
     handful of torch calls for the CNOT/Toffoli/MCX ladders of oracles and diffusions.
 
+    ``inplace=True`` (controlled only) updates ``psi`` itself, saving the clone: for callers
+    that own the tensor (:func:`qtrain.quantum.gates.run_gates` after its first gate).
+
     Returns:
-        A new ``[B, 2^n]`` tensor (the input is not modified).
+        A new ``[B, 2^n]`` tensor (the input is not modified), or ``psi`` when ``inplace``.
     """
     n, B = num_qubits, psi.shape[0]
     if not controls:
         return psi.reshape(B * 2 ** (n - target - 1), 2, 2**target).flip(1).reshape(B, 2**n)
-    out = psi.clone()
+    out = psi if inplace and psi.is_contiguous() else psi.clone()
     idx = _control_index(n, controls, control_values)
     sub = out.view([B] + [2] * n)[tuple(idx)]  # the controls-set slice, a view of ``out``
     t = _axis(target, n)
