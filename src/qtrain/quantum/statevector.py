@@ -13,6 +13,7 @@ multiply by a broadcast phase vector.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -235,11 +236,19 @@ def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[
     if not controls:
         return psi.reshape(B * 2 ** (n - target - 1), 2, 2**target).flip(1).reshape(B, 2**n)
     out = psi if inplace and psi.is_contiguous() else psi.clone()
-    idx = _control_index(n, controls, control_values)
-    sub = out.view([B] + [2] * n)[tuple(idx)]  # the controls-set slice, a view of ``out``
-    t = _axis(target, n)
-    sub.copy_(sub.flip(t - sum(1 for c in controls if _axis(c, n) < t)))
+    shape, idx, axis = _x_layout(n, target, tuple(controls), None if control_values is None else tuple(control_values))
+    sub = out.view((B, *shape))[idx]  # the controls-set slice, a view of ``out``
+    sub.copy_(sub.flip(axis))
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _x_layout(n: int, target: int, controls: tuple[int, ...], values: tuple[int, ...] | None
+              ) -> tuple[tuple[int, ...], tuple[Any, ...], int]:
+    """``([2] * n, the controls' slice index, the target's axis in that slice)`` for :func:`apply_x`,
+    cached: the MCX ladders of a QROM repeat the same few layouts thousands of times."""
+    t = _axis(target, n)
+    return (2,) * n, tuple(_control_index(n, controls, values)), t - sum(1 for c in controls if _axis(c, n) < t)
 
 
 def apply_diagonal(psi: torch.Tensor, num_qubits: int, diagonal: torch.Tensor,
