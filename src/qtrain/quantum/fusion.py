@@ -56,12 +56,19 @@ def _layout(targets: tuple[int, ...], controls: tuple[int, ...], k: int) -> np.n
 def _block_matrix(gates: list[Gate], lo: int, k: int, dtype: torch.dtype, device: Any) -> torch.Tensor:
     """The ``2^k`` unitary ``F_m ... F_1`` of ``gates`` (all inside ``lo..lo+k-1``), built in
     complex128 with NumPy: each gate updates the rows of its :func:`_layout` groups of the
-    running product, ``M[R[b]] <- sum_a U[b, a] M[R[a]]`` (a gather, one small GEMM, a scatter)."""
+    running product, ``M[R[b]] <- sum_a U[b, a] M[R[a]]`` (a gather, one small GEMM, a scatter);
+    a run of consecutive gates on the same targets and controls is multiplied first."""
     D = 2**k
     total = np.eye(D, dtype=np.complex128)
-    for g in gates:
+    i = 0
+    while i < len(gates):
+        g, U = gates[i], gates[i].array()
+        i += 1
+        while i < len(gates) and gates[i].targets == g.targets and gates[i].controls == g.controls:
+            U = gates[i].array() @ U  # consecutive gates on the same qubits: one small product
+            i += 1
         R = _layout(tuple(q - lo for q in g.targets), tuple(q - lo for q in g.controls), k)
-        total[R] = (g.array() @ total[R].reshape(R.shape[0], -1)).reshape(R.shape + (D,))
+        total[R] = (U @ total[R].reshape(R.shape[0], -1)).reshape(R.shape + (D,))
     return torch.from_numpy(total).to(device=device, dtype=dtype)
 
 
