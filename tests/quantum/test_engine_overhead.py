@@ -1,10 +1,7 @@
 """The engine's per-call shortcuts against exact references: the Pauli frame of run_gates, the
-permutation X, the NumPy-built fused blocks and the small-state thread switch."""
+permutation X and the NumPy-built fused blocks."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +10,7 @@ import torch
 from qtrain.quantum import Circuit
 from qtrain.quantum.fusion import _block_matrix, fuse
 from qtrain.quantum.gates import Gate, apply_gate, run_gates
-from qtrain.quantum.statevector import apply_x, apply_x_mask, small_state_threads
+from qtrain.quantum.statevector import apply_x, apply_x_mask
 
 
 def _x_heavy_circuit(n: int, num_gates: int, seed: int):
@@ -106,22 +103,3 @@ def test_fused_block_is_the_dense_product_of_its_gates():
     np.testing.assert_allclose(got, dense, atol=1e-14)
     ops = fuse(gates, 4, max_qubits=3, dtype=torch.complex128)
     assert len(ops) == 1 and ops[0].num_gates == len(gates) and ops[0].lo == 1
-
-
-def test_small_states_run_single_threaded_and_restore_the_count():
-    # In a subprocess: the suite keeps one torch thread per process and never toggles it (conftest).
-    code = (
-        "import torch\n"
-        "from qtrain.quantum.statevector import PARALLEL_THRESHOLD as T, small_state_threads as s\n"
-        "torch.set_num_threads(2)\n"
-        "with s(T, 'cpu'):\n    inside = torch.get_num_threads()\n"
-        "after = torch.get_num_threads()\n"
-        "with s(T + 1, 'cpu'):\n    big = torch.get_num_threads()\n"
-        "try:\n    with s(3, 'cpu'):\n        raise KeyError\nexcept KeyError:\n    pass\n"
-        "print(inside, after, big, torch.get_num_threads())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.split() == ["1", "2", "2", "2"]
-    before = torch.get_num_threads()
-    with small_state_threads(3, "cpu"):  # the suite runs one thread: nothing to switch
-        assert torch.get_num_threads() == before

@@ -17,7 +17,7 @@ import torch
 from qtrain.quantum import fusion
 from qtrain.quantum.gates import Gate, check_gate, run_gates
 from qtrain.quantum.resources import Resources
-from qtrain.quantum.statevector import Statevector, small_state_threads
+from qtrain.quantum.statevector import Statevector
 
 __all__ = ["Circuit", "Register"]
 
@@ -251,14 +251,13 @@ class Circuit:
         if state.num_qubits != self.num_qubits:
             raise ValueError(f"state has {state.num_qubits} qubits, the circuit {self.num_qubits}")
         n = self.num_qubits
-        with small_state_threads(n, state.device):
-            psi = state.data
-            if fuse:
-                for op in fusion.fuse(self.gates, n, max_fused_qubits, state.dtype, state.device):
-                    psi = op.apply(psi, n)
-            else:
-                psi = run_gates(psi, n, self.gates)
-            state.data = psi
+        psi = state.data
+        if fuse:
+            for op in fusion.fuse(self.gates, n, max_fused_qubits, state.dtype, state.device):
+                psi = op.apply(psi, n)
+        else:
+            psi = run_gates(psi, n, self.gates)
+        state.data = psi
         return state
 
     # ---------------------------------------------------------------- accounting

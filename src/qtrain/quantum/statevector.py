@@ -12,10 +12,9 @@ multiply by a broadcast phase vector.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -33,7 +32,6 @@ __all__ = [
     "free_memory_bytes",
     "max_qubits",
     "resolve_device",
-    "small_state_threads",
 ]
 
 _COMPLEX = (torch.complex64, torch.complex128)
@@ -65,33 +63,6 @@ def check_memory(num_qubits: int, device: Any = "cpu", dtype: torch.dtype = torc
             f"{batch} x 2^{num_qubits} {dtype} amplitudes) but {resolve_device(device)} has "
             f"{free / 2**30:.1f} GiB free: at most {fit} qubits fit"
         )
-
-
-#: States of at most this many qubits run single-threaded on the CPU (qiskit-aer's
-#: ``statevector_parallel_threshold`` is 14): up to ``2^16`` amplitudes (1 MiB in complex128) a
-#: pass takes well under a millisecond, and waking and joining the intra-op threads costs more,
-#: badly so on a loaded machine where a descheduled worker stalls every parallel region (the
-#: 16-qubit quantum-speed circuit: 8-15 ms on one thread, 12-390 ms on two, 2-core shared CPU).
-PARALLEL_THRESHOLD = 16
-
-
-@contextlib.contextmanager
-def small_state_threads(num_qubits: int, device: Any) -> Iterator[None]:
-    """Run the body with one torch thread when ``num_qubits <= PARALLEL_THRESHOLD`` on a CPU
-    device; the thread count is restored on exit. Larger states and CUDA are left alone.
-
-    ``torch.set_num_threads`` is process-wide: a circuit run on a small state briefly makes
-    other threads' torch work single-threaded too.
-    """
-    prev = torch.get_num_threads()
-    if prev == 1 or num_qubits > PARALLEL_THRESHOLD or torch.device(device).type != "cpu":
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
 
 
 def _check_qubits(qubits: Sequence[int], n: int, name: str) -> tuple[int, ...]:
