@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import torch
 
 from qtrain.quantum import fusion
-from qtrain.quantum.gates import Gate, apply_gate, check_gate
+from qtrain.quantum.gates import Gate, check_gate, run_gates
 from qtrain.quantum.resources import Resources
 from qtrain.quantum.statevector import Statevector
 
@@ -250,16 +250,13 @@ class Circuit:
             state = Statevector(self.num_qubits, device=device, dtype=dtype)
         if state.num_qubits != self.num_qubits:
             raise ValueError(f"state has {state.num_qubits} qubits, the circuit {self.num_qubits}")
-        if fuse:
-            ops = fusion.fuse(self.gates, self.num_qubits, max_fused_qubits, state.dtype, state.device)
-            psi = state.data
-            for op in ops:
-                psi = op.apply(psi, self.num_qubits)
-            state.data = psi
-            return state
+        n = self.num_qubits
         psi = state.data
-        for g in self.gates:
-            psi = apply_gate(psi, self.num_qubits, g)
+        if fuse:
+            for op in fusion.fuse(self.gates, n, max_fused_qubits, state.dtype, state.device):
+                psi = op.apply(psi, n)
+        else:
+            psi = run_gates(psi, n, self.gates)
         state.data = psi
         return state
 

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
-from qtrain.quantum.statevector import apply_diagonal, apply_matrix
+from qtrain.quantum.statevector import apply_diagonal, apply_matrix, apply_x, apply_x_mask
 
-__all__ = ["Gate", "apply_gate", "check_gate", "gate_matrix"]
+__all__ = ["Gate", "apply_gate", "check_gate", "gate_matrix", "run_gates"]
 
 _FIXED = {"h", "x", "y", "z", "s", "sdg", "t", "tdg", "swap"}
 _ROTATIONS = {"rx": 1, "ry": 1, "rz": 1, "p": 1, "u": 3}
@@ -32,6 +33,11 @@ def gate_matrix(name: str, params: Sequence[float] = (), dtype: torch.dtype = to
     ``rx(t) = exp(-i t X / 2)``, ``ry(t) = exp(-i t Y / 2)``, ``rz(t) = exp(-i t Z / 2)``,
     ``p(l) = diag(1, e^{i l})``; ``swap`` is the 4x4 exchange of its two targets.
     """
+    return torch.tensor(_entries(name, params), dtype=dtype, device=device)
+
+
+def _entries(name: str, params: Sequence[float]) -> list[list[complex]]:
+    """The entries of base gate ``name`` as nested Python lists (see :func:`gate_matrix`)."""
     c, s_ = math.cos, math.sin
     i = 1j
     if name == "h":
@@ -66,7 +72,7 @@ def gate_matrix(name: str, params: Sequence[float] = (), dtype: torch.dtype = to
         m = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
     else:
         raise ValueError(f"unknown gate name {name!r}")
-    return torch.tensor(m, dtype=dtype, device=device)
+    return m
 
 
 @dataclass(eq=False)
@@ -101,6 +107,15 @@ class Gate:
         if self.name == "diagonal":
             return torch.diag(self.data.to(device=device, dtype=dtype))
         return gate_matrix(self.name, self.params, dtype, device)
+
+    def array(self) -> np.ndarray:
+        """The (uncontrolled) target matrix as a complex128 NumPy array: :meth:`matrix` without
+        torch's per-call dispatch, for building small fused blocks on the host."""
+        if self.name == "unitary":
+            return self.data.detach().cpu().numpy().astype(np.complex128, copy=False)
+        if self.name == "diagonal":
+            return np.diag(self.data.detach().cpu().numpy().astype(np.complex128, copy=False))
+        return np.array(_entries(self.name, self.params), dtype=np.complex128)
 
     def inverse(self) -> Gate:
         if self.name in _INVERSE_NAME:
@@ -154,31 +169,79 @@ def check_gate(gate: Gate) -> None:
 _DIAGONAL_BASE = ("z", "s", "sdg", "t", "tdg", "p", "rz")
 
 
-def _diagonal_on(psi: torch.Tensor, n: int, d: torch.Tensor, g: Gate) -> torch.Tensor:
+def _diagonal_on(psi: torch.Tensor, n: int, d: torch.Tensor, g: Gate, cval: int | None = None
+                 ) -> torch.Tensor:
     """``diag(d)`` on ``g.targets``, controlled on ``g.controls``: a controlled diagonal is the
-    diagonal over (targets, controls) with ones wherever a control is 0."""
+    diagonal over (targets, controls) with ones wherever the controls differ from their values
+    (bit ``j`` of ``cval`` for control ``j``; default all 1)."""
     if not g.controls:
         return apply_diagonal(psi, n, d, g.targets)
     k, c = len(g.targets), len(g.controls)
+    at = (2**c - 1 if cval is None else cval) << k
     full = torch.ones(2 ** (k + c), dtype=psi.dtype, device=psi.device)
-    full[(2**c - 1) << k:] = d
+    full[at:at + 2**k] = d
     return apply_diagonal(psi, n, full, g.targets + g.controls)
 
 
-def apply_gate(psi: torch.Tensor, n: int, g: Gate) -> torch.Tensor:
+def apply_gate(psi: torch.Tensor, n: int, g: Gate, frame: int = 0) -> torch.Tensor:
     """One gate on amplitudes ``psi [B, 2^n]``; a new tensor.
 
     Diagonal gates (``diagonal``, ``z``, ``s``, ``t``, ``p``, ``rz`` and their adjoints, controlled
     or not) multiply by a broadcast phase vector (:func:`~qtrain.quantum.statevector.apply_diagonal`);
+    ``x`` (any number of controls) is a permutation (:func:`~qtrain.quantum.statevector.apply_x`);
     the others are matrix products (:func:`~qtrain.quantum.statevector.apply_matrix`).
+
+    ``frame`` (a bit mask ``f``) applies ``X_f g X_f`` instead: the gate conjugated by X on the
+    qubits of ``f`` (controls in ``f`` fire on 0; the target matrix's rows and columns, or the
+    diagonal's entries, are permuted by the XOR of ``f``'s target bits). :func:`run_gates`
+    carries uncontrolled X gates in such a frame instead of applying them.
 
     Example:
         >>> psi = torch.tensor([[1, 0, 0, 0]], dtype=torch.complex128)
         >>> apply_gate(apply_gate(psi, 2, Gate("h", (0,))), 2, Gate("x", (1,), (0,))).abs().pow(2)
         tensor([[0.5000, 0.0000, 0.0000, 0.5000]], dtype=torch.float64)
     """
-    if g.name == "diagonal":
-        return _diagonal_on(psi, n, g.data.to(device=psi.device, dtype=psi.dtype), g)
-    if g.name in _DIAGONAL_BASE:
-        return _diagonal_on(psi, n, torch.diagonal(g.matrix(psi.dtype, psi.device)).contiguous(), g)
-    return apply_matrix(psi, n, g.matrix(psi.dtype, psi.device), g.targets, g.controls)
+    values, cval, flip = None, None, 0
+    if frame:
+        values = [0 if frame >> c & 1 else 1 for c in g.controls]
+        cval = sum(v << j for j, v in enumerate(values))
+        flip = sum(1 << j for j, t in enumerate(g.targets) if frame >> t & 1)
+    if g.name == "x":  # X_t X X_t = X
+        return apply_x(psi, n, g.targets[0], g.controls, values)
+    if g.name == "diagonal" or g.name in _DIAGONAL_BASE:
+        if g.name == "diagonal":
+            d = g.data.to(device=psi.device, dtype=psi.dtype)
+        else:
+            d = torch.diagonal(g.matrix(psi.dtype, psi.device)).contiguous()
+        if flip:
+            d = d[torch.arange(d.shape[0], device=psi.device) ^ flip]
+        return _diagonal_on(psi, n, d, g, cval)
+    U = g.matrix(psi.dtype, psi.device)
+    if flip:
+        perm = torch.arange(U.shape[0], device=psi.device) ^ flip
+        U = U[perm][:, perm]
+    return apply_matrix(psi, n, U, g.targets, g.controls, values)
+
+
+def run_gates(psi: torch.Tensor, n: int, gates: Sequence[Gate]) -> torch.Tensor:
+    """``gates`` in order on ``psi [B, 2^n]``; a new tensor equal to applying each with
+    :func:`apply_gate`.
+
+    Uncontrolled X gates are not applied when met: they accumulate in a Pauli frame ``f`` (a
+    bit mask), every later gate ``g`` runs as ``X_f g X_f`` (``g X_f = X_f (X_f g X_f)``), and
+    the frame is applied once at the end (one ``flip``). The X ladders around the controls of
+    oracles and diffusions then cost no pass over the state; results are the same numbers
+    (X only moves amplitudes).
+    """
+    frame, owned = 0, False  # owned: psi is a tensor made here, so it may be updated in place
+    for g in gates:
+        if g.name == "x" and not g.controls:
+            frame ^= 1 << g.targets[0]
+        elif g.name == "x" and owned:  # a controlled X: one slice flip, no clone
+            psi = apply_x(psi, n, g.targets[0], g.controls,
+                          [0 if frame >> c & 1 else 1 for c in g.controls] if frame else None, inplace=True)
+        else:
+            psi, owned = apply_gate(psi, n, g, frame), True
+    if frame:
+        return apply_x_mask(psi, n, frame)
+    return psi if owned else psi.clone()

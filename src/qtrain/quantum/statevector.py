@@ -12,6 +12,7 @@ multiply by a broadcast phase vector.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,8 @@ __all__ = [
     "apply_adjacent",
     "apply_diagonal",
     "apply_matrix",
+    "apply_x",
+    "apply_x_mask",
     "check_memory",
     "free_memory_bytes",
     "max_qubits",
@@ -97,7 +100,8 @@ def apply_adjacent(psi: torch.Tensor, n: int, U: torch.Tensor, q: int) -> torch.
     if k == 1:  # elementwise: BLAS calls on 2x2 matrices cost more than the arithmetic
         v = psi.reshape(A, 2, inner)
         a0, a1 = v[:, 0], v[:, 1]
-        return torch.stack([U[0, 0] * a0 + U[0, 1] * a1, U[1, 0] * a0 + U[1, 1] * a1], 1).reshape(B, 2**n)
+        (u00, u01), (u10, u11) = U.tolist()  # Python scalars: one call, not four tensor indexings
+        return torch.stack([u00 * a0 + u01 * a1, u10 * a0 + u11 * a1], 1).reshape(B, 2**n)
     if q == 0:
         return (psi.reshape(A, 2**k) @ U.T).reshape(B, 2**n)
     if A == 1:
@@ -131,8 +135,9 @@ def _apply_uncontrolled(psi: torch.Tensor, n: int, U: torch.Tensor, targets: tup
 
 
 def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: Sequence[int],
-                 controls: Sequence[int] = ()) -> torch.Tensor:
-    """Apply ``U`` on ``targets``, controlled on every qubit of ``controls`` being 1.
+                 controls: Sequence[int] = (), control_values: Sequence[int] | None = None) -> torch.Tensor:
+    """Apply ``U`` on ``targets``, controlled on every qubit of ``controls`` being 1 (or the
+    matching entry of ``control_values``).
 
     ``psi' = (P_0 (x) I + P_1 (x) U) psi`` with ``P_1`` the projector on all controls set.
 
@@ -142,6 +147,7 @@ def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: S
         U: ``[2^k, 2^k]`` matrix in ``psi``'s dtype.
         targets: ``k`` distinct qubits; ``targets[0]`` is the least significant bit of ``U``'s index.
         controls: qubits that must all be 1.
+        control_values: the value (0 or 1) each control must have instead (default all 1).
 
     Returns:
         A new ``[B, 2^n]`` tensor (the input is not modified).
@@ -152,9 +158,7 @@ def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: S
         return _apply_uncontrolled(psi, n, U, targets)
     out = psi.clone()
     view = out.view([psi.shape[0]] + [2] * n)
-    idx: list[Any] = [slice(None)] * (n + 1)
-    for c in controls:
-        idx[_axis(c, n)] = 1
+    idx = _control_index(n, controls, control_values)
     sub = view[tuple(idx)]  # the controls-set slice, a view of ``out``
     # Qubits of the slice: the uncontrolled ones, renumbered from 0 (least significant first).
     free = [q for q in range(n) if q not in controls]
@@ -164,6 +168,58 @@ def apply_matrix(psi: torch.Tensor, num_qubits: int, U: torch.Tensor, targets: S
     new = _apply_uncontrolled(flat, m, U, tuple(renum[t] for t in targets))
     sub.copy_(new.reshape(sub.shape))
     return out
+
+
+def _control_index(n: int, controls: Sequence[int], values: Sequence[int] | None) -> list[Any]:
+    """Index of the ``[B] + [2] * n`` view selecting the slice where each control has its value."""
+    idx: list[Any] = [slice(None)] * (n + 1)
+    for j, c in enumerate(controls):
+        idx[_axis(c, n)] = 1 if values is None else int(values[j])
+    return idx
+
+
+def apply_x_mask(psi: torch.Tensor, num_qubits: int, mask: int) -> torch.Tensor:
+    """X on every qubit whose bit is set in ``mask``: ``psi'(x) = psi(x XOR mask)``, one ``flip``
+    of those axes of the ``[B] + [2] * n`` view; a new tensor."""
+    n = num_qubits
+    axes = [_axis(q, n) for q in range(n) if mask >> q & 1]
+    if not axes:
+        return psi.clone()
+    return psi.reshape([psi.shape[0]] + [2] * n).flip(axes).reshape(psi.shape)
+
+
+def apply_x(psi: torch.Tensor, num_qubits: int, target: int, controls: Sequence[int] = (),
+            control_values: Sequence[int] | None = None, inplace: bool = False) -> torch.Tensor:
+    """Pauli X on ``target`` (controlled on every qubit of ``controls`` being 1, or the matching
+    entry of ``control_values``) as a permutation.
+
+    ``psi'(x) = psi(x XOR 2^t)`` where all controls are set: one ``flip`` of the target axis
+    (plus a clone and a slice copy when controlled) instead of a matrix product; exact, and a
+    handful of torch calls for the CNOT/Toffoli/MCX ladders of oracles and diffusions.
+
+    ``inplace=True`` (controlled only) updates ``psi`` itself, saving the clone: for callers
+    that own the tensor (:func:`qtrain.quantum.gates.run_gates` after its first gate).
+
+    Returns:
+        A new ``[B, 2^n]`` tensor (the input is not modified), or ``psi`` when ``inplace``.
+    """
+    n, B = num_qubits, psi.shape[0]
+    if not controls:
+        return psi.reshape(B * 2 ** (n - target - 1), 2, 2**target).flip(1).reshape(B, 2**n)
+    out = psi if inplace and psi.is_contiguous() else psi.clone()
+    shape, idx, axis = _x_layout(n, target, tuple(controls), None if control_values is None else tuple(control_values))
+    sub = out.view((B, *shape))[idx]  # the controls-set slice, a view of ``out``
+    sub.copy_(sub.flip(axis))
+    return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _x_layout(n: int, target: int, controls: tuple[int, ...], values: tuple[int, ...] | None
+              ) -> tuple[tuple[int, ...], tuple[Any, ...], int]:
+    """``([2] * n, the controls' slice index, the target's axis in that slice)`` for :func:`apply_x`,
+    cached: the MCX ladders of a QROM repeat the same few layouts thousands of times."""
+    t = _axis(target, n)
+    return (2,) * n, tuple(_control_index(n, controls, values)), t - sum(1 for c in controls if _axis(c, n) < t)
 
 
 def apply_diagonal(psi: torch.Tensor, num_qubits: int, diagonal: torch.Tensor,

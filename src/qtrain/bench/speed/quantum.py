@@ -11,7 +11,8 @@
     the smaller size aer replays every round and the time is measured.
 (b) A 20-qubit circuit of 10 layers (RX and RZ on every qubit, CNOT brickwork): our engine with gate
     fusion (complex64) vs aer's statevector (single and double precision, its own fusion), with
-    the same number of threads; both times include fusion and the final state.
+    the same number of threads; both times include fusion and the final state. The same circuit
+    at the local methods' sizes (10, 14 and 16 qubits; ``b<n>``), where per-call overhead rules.
 (c) CUDA only: one diagonal Grover iteration at 28 and 30 qubits (fused Triton passes, and eager
     torch) against the ideal time at the device's copy bandwidth measured in the same run.
 """
@@ -34,9 +35,9 @@ __all__ = ["QuantumSpeed"]
 def _sizes(quick: bool) -> dict[str, Any]:
     if quick:
         return {"a_full": 8, "a_large": 14, "a_sample_iterations": 16, "b_qubits": 14, "b_layers": 10,
-                "c_qubits": [24, 26]}
+                "b_small": [10, 16], "c_qubits": [24, 26]}
     return {"a_full": 12, "a_large": 20, "a_sample_iterations": 48, "b_qubits": 20, "b_layers": 10,
-            "c_qubits": [28, 30]}
+            "b_small": [10, 14, 16], "c_qubits": [28, 30]}
 
 
 def _costs(n: int, seed: int) -> torch.Tensor:
@@ -186,8 +187,9 @@ class QuantumSpeed(Benchmark):
                 sample = None if key == "a_full" else z["a_sample_iterations"]
                 for m in ("qtrain", "aer"):
                     out.append(Task(f"{key}/{m}", seed, {"part": "a", "n": n, "sample_iterations": sample}))
-            for m in ("qtrain", "aer-single", "aer-double"):
-                out.append(Task(f"b/{m}", seed, {"part": "b", "n": z["b_qubits"], "layers": z["b_layers"]}))
+            for key, n in [("b", z["b_qubits"])] + [(f"b{n}", n) for n in z["b_small"]]:
+                for m in ("qtrain", "aer-single", "aer-double"):
+                    out.append(Task(f"{key}/{m}", seed, {"part": "b", "n": n, "layers": z["b_layers"]}))
             if cfg.device == "cuda":
                 for n in z["c_qubits"]:
                     out.append(Task(f"c{n}/grover-iteration", seed, {"part": "c", "n": n}))
@@ -228,12 +230,13 @@ class QuantumSpeed(Benchmark):
                            f"{b['measured_iterations']:.0f} iterations" if b.get("extrapolated") else ""))
                 lines.append(f"| (a) Durr-Hoyer | {a['seconds']:.3f} | {b['seconds']:.1f} | "
                              f"{b['seconds'] / a['seconds']:.0f}x | {note} |")
-        for prec in ("single", "double"):
-            if "b/qtrain" in s and f"b/aer-{prec}" in s:
-                a, b = s["b/qtrain"], s[f"b/aer-{prec}"]
-                lines.append(f"| (b) layered circuit, aer {prec} | {a['seconds']:.3f} | {b['seconds']:.3f} | "
-                             f"{b['seconds'] / a['seconds']:.2f}x | n={a['num_qubits']:.0f}, "
-                             f"{a['threads']:.0f} threads |")
+        for key in _b_keys(s):
+            for prec in ("single", "double"):
+                if f"{key}/aer-{prec}" in s:
+                    a, b = s[f"{key}/qtrain"], s[f"{key}/aer-{prec}"]
+                    lines.append(f"| (b) layered circuit, aer {prec} | {a['seconds']:.4f} | {b['seconds']:.4f} | "
+                                 f"{b['seconds'] / a['seconds']:.2f}x | n={a['num_qubits']:.0f}, "
+                                 f"{a['threads']:.0f} threads |")
         for key, v in sorted(s.items()):
             if key.startswith("c") and key.endswith("grover-iteration"):
                 lines.append(f"| (c) Grover iteration n={v['num_qubits']:.0f} | {v['fused_s'] * 1e3:.2f} ms "
@@ -245,7 +248,7 @@ class QuantumSpeed(Benchmark):
         lines.append(f"\nratios: {r}")
         md = cfg.out_dir / "quantum-speed.md"
         md.write_text("\n".join(lines) + "\n")
-        keys = [k for k in ("a_full", "a_large", "b") if f"{k}/qtrain" in s]
+        keys = [k for k in ("a_full", "a_large") if f"{k}/qtrain" in s] + _b_keys(s)
         theirs = [s.get(f"{k}/aer", s.get(f"{k}/aer-single", {})).get("seconds", np.nan) for k in keys]
         png = speed_bar_chart(cfg.out_dir / "quantum-speed.png", keys, [s[f"{k}/qtrain"]["seconds"] for k in keys],
                               theirs, "qtrain", "qiskit-aer",
@@ -262,10 +265,17 @@ def ratios(s: dict[str, dict[str, float]]) -> dict[str, float]:
             out[f"{key}_speedup"] = s[f"{key}/aer"]["seconds"] / s[f"{key}/qtrain"]["seconds"]
             out[f"{key}_speedup_vs_aer_internal"] = s[f"{key}/aer"]["aer_internal_s"] / s[f"{key}/qtrain"]["seconds"]
             out[f"{key}_max_abs_probability_diff"] = s[f"{key}/aer"]["max_abs_probability_diff"]
-    for prec in ("single", "double"):
-        if "b/qtrain" in s and f"b/aer-{prec}" in s:
-            out[f"b_speedup_vs_aer_{prec}"] = s[f"b/aer-{prec}"]["seconds"] / s["b/qtrain"]["seconds"]
+    for key in _b_keys(s):
+        for prec in ("single", "double"):
+            if f"{key}/aer-{prec}" in s:
+                out[f"{key}_speedup_vs_aer_{prec}"] = s[f"{key}/aer-{prec}"]["seconds"] / s[f"{key}/qtrain"]["seconds"]
     for key, v in s.items():
         if key.endswith("grover-iteration"):
             out[f"{key.split('/')[0]}_fraction_of_ideal"] = v["fused_fraction_of_ideal"]
     return out
+
+
+def _b_keys(s: dict[str, dict[str, float]]) -> list[str]:
+    """Part (b) task prefixes present in a summary: ``b`` (the main size), then ``b<n>`` by size."""
+    keys = {k.split("/")[0] for k in s if k.startswith("b") and k.endswith("/qtrain")}
+    return sorted(keys, key=lambda k: (k != "b", int(k[1:] or 0)))
