@@ -82,21 +82,23 @@ class Benchmark(ABC):
 
 @contextmanager
 def single_thread() -> Iterator[None]:
-    """Run torch single-threaded inside the block, restoring the previous count on exit.
+    """Run torch single-threaded inside the block, and leave it so.
 
     Why: benchmark tensors are small (a few hundred variables, or a small MLP on digits); on a
     2-core machine shared with other jobs, torch's intra-op threads made every small op up to 10x
     slower in our measurements, while the annealer's own numba threads are unaffected. torch is
     imported on first use (keeps ``import qtrain.bench`` fast).
+
+    The previous count is not restored: in this torch build (2.13, MKL) any call of
+    ``torch.set_num_threads(n)`` with ``n > 1``, even to the current count, makes every later
+    batched ``torch.linalg.solve`` of the process fail ("Pivots given to lu_solve must all be
+    >= 1"), so a benchmark process stays at one thread once it has asked for it.
     """
     import torch
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    yield
 
 
 def pyplot() -> Any:
