@@ -65,7 +65,9 @@ class TaskOutcome:
 
 
 def pin_threads(threads: int | None) -> None:
-    """Set torch's and numba's intra-op thread counts to ``threads`` (``None``: leave them).
+    """Set torch's and numba's intra-op thread counts to ``threads`` (``None``: leave them);
+    torch's only to one thread (counts above one are set by ``OMP_NUM_THREADS`` when the worker
+    starts: see the comment).
 
     N workers on N cores each pinned to one thread do not oversubscribe the machine.
     """
@@ -73,8 +75,11 @@ def pin_threads(threads: int | None) -> None:
         return
     import torch
 
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    # torch 2.13's CPU build breaks batched linalg.solve for the whole process after any
+    # set_num_threads(n > 1); counts above one come from OMP_NUM_THREADS at the worker's start
+    # (the local cluster sets it), so only a switch to one thread is made here
+    if threads == 1 and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
     try:
         import numba
     except ImportError:  # pragma: no cover - numba is a core dependency
