@@ -15,6 +15,7 @@ from qtrain.train.qbo.formulate import (
     forward_interval_propagation,
     spline_loss,
     spline_pieces,
+    weight_bits_loss,
 )
 from qtrain.train.qbo.hedging import HedgingResult, progressive_hedging, subproblem_qubos
 from qtrain.train.qbo.qcgd import lmo_qubo, qcgd, quantize_coefficients, repair
@@ -34,6 +35,7 @@ __all__ = [
     "forward_interval_propagation",
     "spline_loss",
     "spline_pieces",
+    "weight_bits_loss",
     "lmo_qubo",
     "qcgd",
     "quantize_coefficients",

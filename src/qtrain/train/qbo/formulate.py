@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,7 @@ from qtrain.nn.quantized import QuantizedLinear
 from qtrain.qubo import QCBO
 
 __all__ = ["QBOProblem", "Spline", "brute_force_weights", "exhaustive_qcbo", "formulate_qbo",
-           "forward_interval_propagation", "spline_loss", "spline_pieces"]
+           "forward_interval_propagation", "spline_loss", "spline_pieces", "weight_bits_loss"]
 
 #: Elementwise monotone activations FIP and the splines accept, with their kinks (exact knots).
 _MONOTONE = {nn.ReLU: (torch.relu, (0.0,)), nn.Tanh: (torch.tanh, ()), nn.Sigmoid: (torch.sigmoid, ()),
@@ -462,3 +463,15 @@ def exhaustive_qcbo(problem: QBOProblem, max_bits: int = 16) -> tuple[torch.Tens
         total += e.min(-1).values
     k = int(torch.argmin(total))
     return W[k], float(total[k])
+
+
+def weight_bits_loss(problem: QBOProblem, lin1: QuantizedLinear, lin2: QuantizedLinear, X: Any,
+                     T: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``score(bits [C, n_w]) -> [C]``: the spline network's mean squared error (:func:`spline_loss`)
+    of each row of weight bits, decoded by :meth:`QBOProblem.decode`; what progressive hedging's
+    best-copy rounding and the trainer judge candidates by."""
+
+    def score(bits: torch.Tensor) -> torch.Tensor:
+        c1, c2 = zip(*(problem.decode(b) for b in bits), strict=True)
+        return spline_loss(problem, torch.stack(c1), torch.stack(c2), X, T, lin1, lin2)
+    return score

@@ -18,7 +18,7 @@ from torch import nn
 
 from qtrain._info import Stopwatch
 from qtrain.nn.quantized import quantized_layers
-from qtrain.train.qbo.formulate import QBOProblem, formulate_qbo, spline_loss
+from qtrain.train.qbo.formulate import QBOProblem, formulate_qbo, weight_bits_loss
 from qtrain.train.qbo.hedging import progressive_hedging
 from qtrain.train.qbo.qcgd import qcgd
 
@@ -73,12 +73,7 @@ class QBOTrainer:
         self.last_info: dict[str, Any] = {}
 
     def _score(self, problem: QBOProblem, X: torch.Tensor, T: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-        lin1, lin2 = self.model[0], self.model[2]
-
-        def score(bits: torch.Tensor) -> torch.Tensor:
-            c1, c2 = zip(*(problem.decode(b) for b in bits), strict=True)
-            return spline_loss(problem, torch.stack(c1), torch.stack(c2), X, T, lin1, lin2)
-        return score
+        return weight_bits_loss(problem, self.model[0], self.model[2], X, T)
 
     def fit(self, X: Any, T: Any, callback: Callable[[int, float], None] | None = None) -> dict[str, Any]:
         """Train on ``(X [N, d], T [N, K])``; returns (and keeps) :attr:`last_info`.
