@@ -77,3 +77,19 @@ def test_bad_input():
         nk_dynamic_programming(torch.tensor([[0.0, float("nan")]]), [[0]])
     with pytest.raises(ValueError, match="repeats"):
         nk_dynamic_programming(torch.zeros(1, 4), [[1, 1]])
+
+
+def test_tables_as_a_list_of_rows_and_ragged_tables():
+    """``tables[i]`` may be one tensor per output (the documented shape), the same answer as one
+    stacked tensor; ragged rows are a ValueError naming the argument, not a raw torch error."""
+    tables = [torch.tensor([0.0, 1.0, 2.0, 0.5]), torch.tensor([1.0, 0.0, 0.0, 3.0])]
+    nb = [[0, 1], [1, 2]]
+    mask, value = nk_dynamic_programming(tables, nb)
+    assert (mask.tolist(), value) == (nk_dynamic_programming(torch.stack(tables), nb)[0].tolist(),
+                                      nk_dynamic_programming(torch.stack(tables), nb)[1])
+    # exhaustive check over the 3 probes: bit j of output i's index is probe nb[i][j]
+    best = max(sum(float(t[sum(((m >> p) & 1) << j for j, p in enumerate(row))]) for t, row in zip(tables, nb))
+               for m in range(8))
+    assert value == pytest.approx(best)
+    with pytest.raises(ValueError, match="tables"):
+        nk_dynamic_programming([[0.0, 1.0], [0.0]], [[0], [1]])

@@ -51,9 +51,20 @@ __all__ = [
 MAX_SCOPE = 24
 
 
+def _as_rows(values: Any, dtype: torch.dtype, name: str) -> torch.Tensor:
+    """A ``[N_out, m]`` tensor from a tensor, an array or a sequence of per-output rows (tensors,
+    arrays or lists)."""
+    try:
+        if isinstance(values, list | tuple) and values and all(isinstance(v, torch.Tensor) for v in values):
+            return torch.stack([v.detach().to(dtype).flatten() for v in values])
+        return torch.as_tensor(values, dtype=dtype)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{name} must be an [N_out, ...] array or a list of equal-length rows: {exc}") from None
+
+
 def _check_nk(tables: Any, neighbourhoods: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
-    t = torch.as_tensor(tables, dtype=torch.float64)
-    nb = torch.as_tensor(neighbourhoods, dtype=torch.int64)
+    t = _as_rows(tables, torch.float64, "tables")
+    nb = _as_rows(neighbourhoods, torch.int64, "neighbourhoods")
     if nb.dim() != 2 or nb.shape[1] < 1:
         raise ValueError(f"neighbourhoods must be [N_out, K] with K >= 1, got {tuple(nb.shape)}")
     n_out, K = nb.shape
