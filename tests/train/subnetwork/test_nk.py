@@ -88,8 +88,10 @@ def test_tables_as_a_list_of_rows_and_ragged_tables():
     assert (mask.tolist(), value) == (nk_dynamic_programming(torch.stack(tables), nb)[0].tolist(),
                                       nk_dynamic_programming(torch.stack(tables), nb)[1])
     # exhaustive check over the 3 probes: bit j of output i's index is probe nb[i][j]
-    best = max(sum(float(t[sum(((m >> p) & 1) << j for j, p in enumerate(row))]) for t, row in zip(tables, nb, strict=True))
-               for m in range(8))
+    def value_of(m):
+        return sum(float(t[sum(((m >> p) & 1) << j for j, p in enumerate(row))])
+                   for t, row in zip(tables, nb, strict=True))
+    best = max(value_of(m) for m in range(8))
     assert value == pytest.approx(best)
     with pytest.raises(ValueError, match="tables"):
         nk_dynamic_programming([[0.0, 1.0], [0.0]], [[0], [1]])
